@@ -1,0 +1,100 @@
+//! The command line as typed: clap definitions only, no behaviour.
+//!
+//! Commands receive these raw structs and validate them into their own types; nothing below
+//! `commands` sees clap.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// Make coding agents better at hard tasks by making them build their own tooling — with every
+/// piece of agent-side work in a fresh, hardened Docker container.
+#[derive(Debug, Parser)]
+#[command(name = "harnessgym", version, propagate_version = true)]
+#[command(after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 Docker engine problem, 4 interrupted.")]
+pub struct Cli {
+    /// More output: -v shows each step and its timing, -vv debug detail, -vvv everything.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Only print errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Docker engine to use (e.g. `unix:///var/run/docker.sock`, `tcp://host:2375`).
+    /// Defaults to `DOCKER_HOST`, else the local socket.
+    #[arg(long, global = true, value_name = "HOST")]
+    pub docker_host: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the container images from `images/` (bootstrapping an offline Debian base if needed).
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Remove containers, volumes and snapshot images left by harnessgym processes that are gone.
+    Gc(GcArgs),
+    /// Check that this machine can run harnessgym: engine, limits, images, disk.
+    Doctor,
+}
+
+/// `harnessgym image ...`.
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Build images (all of them when no name is given); an unchanged image is not rebuilt.
+    Build(ImageBuildArgs),
+    /// Create the Debian base root filesystem from packages (debootstrap) and import it, for
+    /// machines that cannot pull from a registry.
+    Bootstrap(BootstrapArgs),
+    /// List the images harnessgym built.
+    List,
+}
+
+/// `harnessgym image build`.
+#[derive(Debug, Args)]
+pub struct ImageBuildArgs {
+    /// Image names (directories under the images directory), e.g. `base`.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Directory holding `<name>/Dockerfile`; defaults to the images compiled into harnessgym.
+    #[arg(long, value_name = "DIR")]
+    pub images_dir: Option<PathBuf>,
+
+    /// Rebuild even when an image with the same content hash exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `harnessgym image bootstrap`.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Debian suite to bootstrap.
+    #[arg(long, default_value = "bookworm")]
+    pub suite: String,
+
+    /// Debian mirror; defaults to the one apt uses on this machine.
+    #[arg(long, value_name = "URL")]
+    pub mirror: Option<String>,
+
+    /// Bootstrap again even if the root filesystem image exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `harnessgym gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Keep snapshot images; remove only containers and volumes.
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Remove everything of this run id (containers, snapshots), even if its owner is alive.
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<String>,
+}

@@ -1,0 +1,72 @@
+//! The entry point: parse, set up logging and the runtime, run one command, map the outcome to
+//! an exit code. This is the only place that prints an error and picks the exit status.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use super::context::Context;
+use super::error::CommandError;
+use super::{doctor, gc, image};
+use crate::cli::{Cli, Command};
+use crate::diagnostics::{Diagnose, render};
+
+/// Run the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return report(&CommandError::Runtime(err)),
+    };
+    let code = runtime.block_on(run(cli));
+    // Stray background tasks (a fallback removal) must not hold the process open.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    code
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let token = crate::shutdown::install();
+    let ctx = Context::new(cli.verbose, cli.quiet, cli.docker_host.as_deref(), token);
+    let result = match cli.command {
+        Command::Image(command) => image::run(&ctx, command).await,
+        Command::Gc(args) => gc::run(&ctx, args).await,
+        Command::Doctor => doctor::run(&ctx).await,
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => report(&err),
+    }
+}
+
+fn report(err: &CommandError) -> ExitCode {
+    eprint!("{}", render(err, err.hint().as_deref()));
+    ExitCode::from(err.exit_code())
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let default = if verbose >= 3 {
+        level.to_string()
+    } else {
+        format!("harnessgym={level},warn")
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HARNESSGYM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}

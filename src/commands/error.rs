@@ -1,0 +1,42 @@
+//! The command layer's error: what a command can fail with, its exit code and its hint.
+
+use crate::diagnostics::Diagnose;
+use crate::exit;
+use crate::image::ImageError;
+use crate::sandbox::SandboxError;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// A Docker operation failed.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    /// Building or bootstrapping an image failed.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// The user pressed Ctrl-C or sent SIGTERM.
+    #[error("interrupted; removed the containers this command had created")]
+    Interrupted,
+    /// The async runtime could not start.
+    #[error("failed to start the async runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
+impl Diagnose for CommandError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CommandError::Sandbox(err) => err.exit_code(),
+            CommandError::Image(err) => err.exit_code(),
+            CommandError::Interrupted => exit::INTERRUPTED,
+            CommandError::Runtime(_) => exit::FAILURE,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            CommandError::Sandbox(err) => err.hint(),
+            CommandError::Image(err) => err.hint(),
+            _ => None,
+        }
+    }
+}

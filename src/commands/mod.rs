@@ -1,0 +1,12 @@
+//! The commands behind the subcommands. Each takes its raw clap arguments and a [`Context`].
+
+mod context;
+mod dispatch;
+mod doctor;
+mod error;
+mod gc;
+mod image;
+
+pub use context::Context;
+pub use dispatch::main;
+pub use error::CommandError;

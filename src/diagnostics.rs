@@ -1,0 +1,55 @@
+//! How a failure is shown to a person: one line, its causes, and a `hint:` when there is a fix.
+//!
+//! Errors in this crate put their cause in `source()` and never repeat it in their message, so the
+//! chain printed here reads as a list of distinct facts, outermost first.
+
+use std::error::Error;
+use std::fmt::Write as _;
+
+/// An error that knows how to help: the exit code it maps to and an optional hint.
+pub trait Diagnose: Error {
+    /// The exit code from [`crate::exit`] this error maps to.
+    fn exit_code(&self) -> u8;
+    /// A sentence telling the user how to fix it, when there is a fix.
+    fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Render an error as `harnessgym: error: <msg>`, one `caused by:` line per source, then a hint.
+pub fn render(err: &(dyn Error + 'static), hint: Option<&str>) -> String {
+    let mut out = format!("harnessgym: error: {err}\n");
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let _ = writeln!(out, "  caused by: {cause}");
+        source = cause.source();
+    }
+    if let Some(hint) = hint {
+        let _ = writeln!(out, "  hint: {hint}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("failed to open the task")]
+    struct Outer {
+        #[source]
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn render_lists_each_cause_once_then_the_hint() {
+        let err = Outer {
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        };
+        let text = render(&err, Some("pass --task with an existing file"));
+        assert_eq!(
+            text,
+            "harnessgym: error: failed to open the task\n  caused by: no such file\n  hint: pass --task with an existing file\n"
+        );
+    }
+}

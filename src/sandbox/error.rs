@@ -1,0 +1,310 @@
+//! The sandbox layer's error type: one variant per failing Docker operation.
+//!
+//! Each variant names the operation and the object it was about; the engine's own words travel
+//! in [`CallError`] as the `#[source]`, never repeated in the message.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::diagnostics::Diagnose;
+use crate::exit;
+
+/// Why a single call to the engine failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The engine answered with an error (or the transport broke).
+    #[error(transparent)]
+    Docker(#[from] bollard::errors::Error),
+    /// The engine did not answer within the call's deadline.
+    #[error("no answer from the Docker engine within {0:?}")]
+    Deadline(Duration),
+}
+
+impl CallError {
+    /// Whether the engine said the object does not exist (HTTP 404).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            CallError::Docker(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                ..
+            })
+        )
+    }
+}
+
+/// A failed sandbox operation.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// `--docker-host`/`DOCKER_HOST` names something bollard cannot connect to.
+    #[error("cannot use Docker host `{host}`")]
+    BadHost {
+        /// The host string as given.
+        host: String,
+        /// What bollard said about it.
+        #[source]
+        source: bollard::errors::Error,
+    },
+    /// The engine did not answer a ping.
+    #[error("cannot reach the Docker engine at {host}: is it running? see `harnessgym doctor`")]
+    Unreachable {
+        /// The host or socket that was tried.
+        host: String,
+        /// The transport error.
+        #[source]
+        source: CallError,
+    },
+    /// An image the command needs is not present in the engine.
+    #[error("image `{image}` is not present in the Docker engine")]
+    ImageMissing {
+        /// The image reference.
+        image: String,
+    },
+    /// `GET /version` or `GET /info` failed.
+    #[error("failed to query the engine's {what}")]
+    Query {
+        /// Which query.
+        what: &'static str,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Creating a container failed.
+    #[error("failed to create a container from `{image}`")]
+    CreateContainer {
+        /// The image.
+        image: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Starting a container failed.
+    #[error("failed to start container {id}")]
+    StartContainer {
+        /// Container id.
+        id: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Stopping or killing a container failed.
+    #[error("failed to stop container {id}")]
+    StopContainer {
+        /// Container id.
+        id: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Removing a container failed.
+    #[error("failed to remove container {id}")]
+    RemoveContainer {
+        /// Container id.
+        id: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Inspecting a container failed.
+    #[error("failed to inspect container {id}")]
+    InspectContainer {
+        /// Container id.
+        id: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Streaming a tar archive into a container failed.
+    #[error("failed to upload an archive into {id}:{path}")]
+    Upload {
+        /// Container id.
+        id: String,
+        /// Destination directory inside the container.
+        path: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Packing the archive to upload failed on the host side.
+    #[error("failed to pack {path} for upload")]
+    Pack {
+        /// Host directory being packed.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: crate::snapshot::pack::PackError,
+    },
+    /// Streaming a tar archive out of a container failed.
+    #[error("failed to download {id}:{path}")]
+    Download {
+        /// Container id.
+        id: String,
+        /// Source path inside the container.
+        path: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// The archive from the container could not be written safely to the host.
+    #[error("refused to extract the archive from {id}:{path} into {dest}")]
+    Extract {
+        /// Container id.
+        id: String,
+        /// Source path inside the container.
+        path: String,
+        /// Host destination.
+        dest: PathBuf,
+        /// What was refused or failed.
+        #[source]
+        source: crate::sandbox::extract::ExtractError,
+    },
+    /// Creating or starting an exec failed.
+    #[error("failed to run `{command}` in container {id}")]
+    Exec {
+        /// Container id.
+        id: String,
+        /// The command (shortened).
+        command: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Writing an exec's output to the host failed.
+    #[error("failed to write the output of `{command}` to {path}")]
+    ExecOutput {
+        /// The command (shortened).
+        command: String,
+        /// The output file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Committing a container to an image failed.
+    #[error("failed to commit container {id}")]
+    Commit {
+        /// Container id.
+        id: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Listing a container's changed paths failed.
+    #[error("failed to list the changes of container {id}")]
+    Changes {
+        /// Container id.
+        id: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Listing labelled objects failed.
+    #[error("failed to list {what}")]
+    List {
+        /// Which objects.
+        what: &'static str,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Inspecting an image failed (other than "not found").
+    #[error("failed to inspect image `{image}`")]
+    InspectImage {
+        /// The image reference.
+        image: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Tagging an image failed.
+    #[error("failed to tag image {image} as `{tag}`")]
+    TagImage {
+        /// Image id or reference.
+        image: String,
+        /// The new tag.
+        tag: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Removing an image failed.
+    #[error("failed to remove image `{image}`")]
+    RemoveImage {
+        /// Image id or reference.
+        image: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Removing a volume failed.
+    #[error("failed to remove volume `{name}`")]
+    RemoveVolume {
+        /// Volume name.
+        name: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// A build through the API failed.
+    #[error("failed to build image `{tag}`")]
+    Build {
+        /// The tag being built.
+        tag: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Pulling an image failed (no registry reachable, unknown name, ...).
+    #[error("failed to pull image `{image}`")]
+    Pull {
+        /// The image reference.
+        image: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// Importing a root filesystem as an image failed.
+    #[error("failed to import a root filesystem as `{tag}`")]
+    Import {
+        /// The tag being created.
+        tag: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
+    /// A host-side file operation around a transfer failed.
+    #[error("failed to {action} {path}")]
+    HostIo {
+        /// What was being done (`create`, `write`, ...).
+        action: &'static str,
+        /// The host path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Diagnose for SandboxError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            SandboxError::Pack { .. } | SandboxError::Extract { .. } | SandboxError::HostIo { .. } => {
+                exit::FAILURE
+            }
+            SandboxError::ExecOutput { .. } => exit::FAILURE,
+            _ => exit::ENGINE,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            SandboxError::Unreachable { .. } | SandboxError::BadHost { .. } => Some(
+                "start the engine (`sudo systemctl start docker`) or point `--docker-host`/`DOCKER_HOST` at its socket, e.g. `unix:///var/run/docker.sock`".into(),
+            ),
+            SandboxError::ImageMissing { .. } => {
+                Some("build the images with `harnessgym image build` (or `make image`)".into())
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The sandbox: the only module that talks to Docker.
+//!
+//! It knows containers, images, archives and labels — nothing about harnesses. Callers get an
+//! [`Engine`] (connection + the objects this process created), [`Container`] handles (create,
+//! start, exec, upload/download, commit, stop, remove), image operations and the reaper.
+
+mod archive;
+mod container;
+pub mod deadline;
+mod engine;
+mod error;
+mod exec;
+pub mod extract;
+mod images;
+pub mod labels;
+mod output;
+mod reaper;
+mod spec;
+
+pub use archive::{CHANNEL_DEPTH, CHUNK, ChannelWriter};
+pub use container::{Change, ChangeKind, Container};
+pub use engine::{DEFAULT_HOST, Engine, EngineInfo, resolve_host, short_id};
+pub use error::{CallError, SandboxError};
+pub use exec::{ExecOutcome, ExecSpec};
+pub use images::{BuildRequest, ImageSummary};
+pub use labels::{Owner, Role};
+pub use output::{Captured, OutputSink};
+pub use reaper::{ReapReport, Selector};
+pub use spec::{AGENT_USER, ContainerSpec, Limits, WORKSPACE};

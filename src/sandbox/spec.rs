@@ -1,0 +1,133 @@
+//! What a container is made from: image, limits, network, environment — hardened by default.
+//!
+//! The defaults follow DESIGN "Hardened by default, loosened on purpose": non-root user, every
+//! capability dropped, `no-new-privileges`, an init process to reap zombies, pids/memory/CPU
+//! limits (memory without swap), and no network unless a caller asks for one.
+
+use std::collections::HashMap;
+
+use bollard::models::{ContainerCreateBody, HostConfig};
+
+/// The user every workload runs as (created in `images/base/Dockerfile`).
+pub const AGENT_USER: &str = "1000:1000";
+/// The workspace inside every container, whatever its host path.
+pub const WORKSPACE: &str = "/workspace";
+
+/// Resource limits of one container.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// CPUs (fractional), e.g. `2.0`.
+    pub cpus: f64,
+    /// Memory in bytes; swap is disabled by setting the swap limit to the same value.
+    pub memory_bytes: i64,
+    /// Maximum number of processes.
+    pub pids: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            cpus: 2.0,
+            memory_bytes: 4 * 1024 * 1024 * 1024,
+            pids: 1024,
+        }
+    }
+}
+
+/// Everything needed to create one container.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    /// Image reference or id.
+    pub image: String,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Docker network mode; `none` unless the workload needs a model API.
+    pub network: String,
+    /// Environment variables baked into the container (never secrets: pass those per exec).
+    pub env: Vec<String>,
+    /// Labels (the owner labels are added by the engine).
+    pub labels: HashMap<String, String>,
+    /// The user the main process runs as.
+    pub user: String,
+}
+
+impl ContainerSpec {
+    /// A hardened spec for `image` with default limits and no network.
+    pub fn new(image: impl Into<String>) -> Self {
+        ContainerSpec {
+            image: image.into(),
+            limits: Limits::default(),
+            network: "none".to_string(),
+            env: Vec::new(),
+            labels: HashMap::new(),
+            user: AGENT_USER.to_string(),
+        }
+    }
+
+    /// The body of `POST /containers/create`.
+    ///
+    /// The main process only keeps the container alive (`sleep infinity` under `init`); all work
+    /// arrives through execs, so a timed-out phase can be killed without killing the session.
+    pub fn to_create_body(&self) -> ContainerCreateBody {
+        ContainerCreateBody {
+            image: Some(self.image.clone()),
+            cmd: Some(vec!["sleep".into(), "infinity".into()]),
+            user: Some(self.user.clone()),
+            working_dir: Some(WORKSPACE.to_string()),
+            env: Some(self.env.clone()),
+            labels: Some(self.labels.clone()),
+            network_disabled: Some(self.network == "none"),
+            host_config: Some(self.host_config()),
+            ..Default::default()
+        }
+    }
+
+    fn host_config(&self) -> HostConfig {
+        HostConfig {
+            cap_drop: Some(vec!["ALL".into()]),
+            security_opt: Some(vec!["no-new-privileges:true".into()]),
+            init: Some(true),
+            pids_limit: Some(self.limits.pids),
+            memory: Some(self.limits.memory_bytes),
+            memory_swap: Some(self.limits.memory_bytes),
+            nano_cpus: Some((self.limits.cpus * 1e9) as i64),
+            network_mode: Some(self.network.clone()),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_spec_is_hardened() {
+        let body = ContainerSpec::new("harnessgym/base:latest").to_create_body();
+        assert_eq!(body.user.as_deref(), Some(AGENT_USER));
+        assert_eq!(body.network_disabled, Some(true));
+        let host = body.host_config.expect("host config is set");
+        assert_eq!(host.cap_drop, Some(vec!["ALL".to_string()]));
+        assert_eq!(
+            host.security_opt,
+            Some(vec!["no-new-privileges:true".to_string()])
+        );
+        assert_eq!(host.init, Some(true));
+        assert_eq!(host.network_mode.as_deref(), Some("none"));
+        assert_eq!(host.memory, host.memory_swap, "swap must be disabled");
+        assert_eq!(host.nano_cpus, Some(2_000_000_000));
+        assert_eq!(host.pids_limit, Some(1024));
+    }
+
+    #[test]
+    fn a_network_is_only_there_when_asked_for() {
+        let mut spec = ContainerSpec::new("img");
+        spec.network = "bridge".into();
+        let body = spec.to_create_body();
+        assert_eq!(body.network_disabled, Some(false));
+        assert_eq!(
+            body.host_config.and_then(|h| h.network_mode).as_deref(),
+            Some("bridge")
+        );
+    }
+}

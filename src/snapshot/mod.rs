@@ -1,0 +1,12 @@
+//! Workspace snapshots: a host workspace as a container layer, and back.
+//!
+//! A run's workspace is packed once into a *baseline* image; each session's container is
+//! committed as the next snapshot, so a snapshot costs what changed. Snapshots go back to the
+//! host as changed paths only (deletions included) or in full, and can be exported as `.tar.gz`.
+
+mod changes;
+pub mod pack;
+mod store;
+
+pub use changes::{ChangeSet, WritePlan};
+pub use store::{NAME_LABEL, REPO, Snapshot, SnapshotStore, WriteBack, WriteBackReport, tag_for};

@@ -1,0 +1,92 @@
+//! Shared pieces of the integration tests: the engine, a per-test run label, and cleanup that
+//! runs even when an assertion fails.
+//!
+//! These tests talk to a real Docker engine and need the base image (`make image`). They fail,
+//! never skip, when either is missing.
+
+#![allow(dead_code, missing_docs)]
+
+use std::path::{Path, PathBuf};
+
+use harnessgym::sandbox::{ContainerSpec, Engine, Selector, labels};
+
+/// The image every container test runs in.
+pub const BASE: &str = harnessgym::image::BASE_IMAGE;
+
+/// A test's run: a unique `dev.harnessgym.run` label and the engine to create objects with.
+/// Everything labelled with it is removed by [`TestRun::cleanup`], or on drop after a panic.
+pub struct TestRun {
+    pub engine: Engine,
+    pub run: String,
+    cleaned: bool,
+}
+
+impl TestRun {
+    pub async fn new(name: &str) -> Self {
+        let host = harnessgym::sandbox::resolve_host(None);
+        let engine = Engine::connect(&host)
+            .await
+            .unwrap_or_else(|e| panic!("these tests need a Docker engine at {host}: {e}"));
+        engine
+            .require_image(BASE)
+            .await
+            .unwrap_or_else(|e| panic!("these tests need {BASE}; run `make image` first: {e}"));
+        TestRun {
+            engine,
+            run: format!("test-{name}-{}", std::process::id()),
+            cleaned: false,
+        }
+    }
+
+    /// A hardened spec of the base image.
+    pub fn spec(&self) -> ContainerSpec {
+        ContainerSpec::new(BASE)
+    }
+
+    /// Remove every object of this run and assert that none is left.
+    pub async fn cleanup(mut self) {
+        self.cleaned = true;
+        let report = self.engine.reap(&Selector::Run(self.run.clone()), true).await;
+        assert!(report.errors.is_empty(), "cleanup failed: {:?}", report.errors);
+        let left = count_labelled(&self.engine, &self.run).await;
+        assert_eq!(left, 0, "objects of {} left after cleanup", self.run);
+    }
+}
+
+impl Drop for TestRun {
+    fn drop(&mut self) {
+        if self.cleaned {
+            return;
+        }
+        // A failed assertion skipped the explicit cleanup: do it on a thread of its own with
+        // its own runtime, since the test's runtime cannot be blocked on from here.
+        let run = self.run.clone();
+        let host = self.engine.host().to_string();
+        let worker = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(engine) = Engine::connect(&host).await {
+                    engine.reap(&Selector::Run(run), true).await;
+                }
+            });
+        });
+        let _ = worker.join();
+    }
+}
+
+/// Containers plus images carrying `dev.harnessgym.run=<run>`.
+pub async fn count_labelled(engine: &Engine, run: &str) -> usize {
+    let containers = engine.list_containers_labelled(labels::RUN, Some(run)).await.expect("list containers");
+    let images = engine.list_images_labelled(labels::RUN, Some(run)).await.expect("list images");
+    containers.len() + images.len()
+}
+
+/// Write `content` at `root/rel`, creating parents.
+pub fn write(root: &Path, rel: &str, content: &str) -> PathBuf {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create parents");
+    std::fs::write(&path, content).expect("write file");
+    path
+}
