@@ -11,6 +11,7 @@ pub mod commands;
 pub mod diagnostics;
 pub mod duration;
 pub mod exit;
+pub mod harness;
 pub mod image;
 pub mod progress;
 pub mod shutdown;

@@ -72,9 +72,16 @@ impl Engine {
     /// engine answers.
     pub async fn connect(host: &str) -> Result<Self, SandboxError> {
         let docker = Docker::connect_with_host(host)
-            .map_err(|source| SandboxError::BadHost {
-                host: host.to_string(),
-                source,
+            .map_err(|source| match source {
+                bollard::errors::Error::UnsupportedURISchemeError { .. } => SandboxError::BadHost {
+                    host: host.to_string(),
+                    source,
+                },
+                // A socket file that does not exist is an engine that is not running.
+                other => SandboxError::Unreachable {
+                    host: host.to_string(),
+                    source: other.into(),
+                },
             })?
             // Our own per-call deadlines bound every request; bollard's single client-wide
             // timeout would cut long streamed uploads short.

@@ -36,8 +36,8 @@ impl CallError {
 /// A failed sandbox operation.
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
-    /// `--docker-host`/`DOCKER_HOST` names something bollard cannot connect to.
-    #[error("cannot use Docker host `{host}`")]
+    /// `--docker-host`/`DOCKER_HOST` has a scheme bollard cannot connect with.
+    #[error("cannot use Docker host `{host}`: expected unix://, tcp:// or http://")]
     BadHost {
         /// The host string as given.
         host: String,
@@ -298,8 +298,11 @@ impl Diagnose for SandboxError {
 
     fn hint(&self) -> Option<String> {
         match self {
-            SandboxError::Unreachable { .. } | SandboxError::BadHost { .. } => Some(
+            SandboxError::Unreachable { .. } => Some(
                 "start the engine (`sudo systemctl start docker`) or point `--docker-host`/`DOCKER_HOST` at its socket, e.g. `unix:///var/run/docker.sock`".into(),
+            ),
+            SandboxError::BadHost { .. } => Some(
+                "pass `--docker-host unix:///var/run/docker.sock` (or unset `DOCKER_HOST` to use the local socket)".into(),
             ),
             SandboxError::ImageMissing { .. } => {
                 Some("build the images with `harnessgym image build` (or `make image`)".into())

@@ -1,0 +1,7 @@
+//! The `.harnessgym/` bundle: its JSON files, the artifact registry, per-iteration results and
+//! timestamps.
+
+pub mod json;
+pub mod registry;
+pub mod result;
+pub mod time;

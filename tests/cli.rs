@@ -1,0 +1,86 @@
+//! The built `harnessgym` binary, spawned as a user would: exit codes, messages, `doctor`, `gc`.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::TestRun;
+use harnessgym::sandbox::{Owner, Role, labels};
+
+fn harnessgym(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_harnessgym"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_wrong_socket_is_one_clear_error_with_exit_code_3() {
+    let out = harnessgym(&["--docker-host", "unix:///nonexistent/docker.sock", "gc"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    let first = stderr.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        "harnessgym: error: cannot reach the Docker engine at unix:///nonexistent/docker.sock: is it running? see `harnessgym doctor`"
+    );
+    assert!(stderr.contains("  hint: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn doctor_with_a_wrong_socket_says_why_and_fails() {
+    let out = harnessgym(&["--docker-host", "unix:///nonexistent/docker.sock", "doctor"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("FAIL  engine"), "{stdout}");
+}
+
+#[test]
+fn doctor_passes_on_this_machine_with_one_line_per_check() {
+    let out = harnessgym(&["doctor"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let checks: Vec<&str> = stdout.lines().map(|l| l.split_whitespace().nth(1).unwrap_or_default()).collect();
+    for check in ["engine", "version", "cgroups", "limits", "images", "container", "disk"] {
+        assert!(checks.contains(&check), "no `{check}` line in:\n{stdout}");
+    }
+    assert!(stdout.lines().all(|l| l.starts_with("ok  ") || l.starts_with("warn")), "{stdout}");
+    assert!(stdout.contains("runs as uid 1000, pids limit 1024"), "{stdout}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = harnessgym(&["image", "build", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = harnessgym(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    for word in ["image", "gc", "doctor", "--docker-host", "--verbose", "Exit codes"] {
+        assert!(help.contains(word), "--help lacks {word}:\n{help}");
+    }
+}
+
+#[tokio::test]
+async fn gc_removes_the_objects_of_a_dead_owner() {
+    let t = TestRun::new("cli-gc").await;
+    let mut child = Command::new("true").spawn().expect("spawn");
+    let pid = child.id();
+    child.wait().expect("wait");
+    let dead = t.engine.with_owner(Owner { pid, start: 1, host: Owner::current().host });
+    let left = dead.create_container(&t.spec(), &t.run, Role::Session).await.expect("create");
+    left.commit("harnessgym/test", &t.run, dead.labels(&t.run, Role::Snapshot)).await.expect("commit");
+    std::mem::forget(left);
+
+    let out = tokio::task::spawn_blocking(|| harnessgym(&["gc"])).await.expect("join");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("removed "), "{}", text(&out.stdout));
+    let containers = t.engine.list_containers_labelled(labels::RUN, Some(&t.run)).await.expect("list");
+    let images = t.engine.list_images_labelled(labels::RUN, Some(&t.run)).await.expect("list");
+    assert!(containers.is_empty() && images.is_empty(), "gc left {containers:?} {images:?}");
+    t.cleanup().await;
+}
