@@ -1,0 +1,50 @@
+# harnessgym — developer entry points. `make test` is what CI runs (see .ci/run).
+
+CARGO ?= cargo
+# Global flags for the harnessgym binary when run through cargo (e.g. HARNESSGYM_FLAGS=-v).
+HARNESSGYM_FLAGS ?=
+HARNESSGYM := $(CARGO) run --release --quiet -- $(HARNESSGYM_FLAGS)
+
+.DEFAULT_GOAL := build
+.PHONY: build image base-image test lint demo demo-optimize bench
+
+## build: the release binary (target/release/harnessgym)
+build:
+	$(CARGO) build --release
+
+## image: build every image under images/ (bootstraps the base root filesystem if it cannot be pulled); a no-op when unchanged
+image:
+	$(HARNESSGYM) image build --images-dir images
+
+## base-image: create the offline Debian root filesystem (debootstrap/mmdebstrap) and import it; needs root
+base-image:
+	$(HARNESSGYM) image bootstrap
+
+## test: ensure the images exist, then run the whole suite (cargo-nextest when installed, else cargo test)
+test: image
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		echo "$(CARGO) nextest run --workspace"; \
+		$(CARGO) nextest run --workspace || exit 1; \
+		echo "checking that no test left a container or image behind"; \
+		$(CARGO) nextest run --workspace --test leaks --run-ignored only || exit 1; \
+	else \
+		echo "cargo-nextest is not installed (cargo install cargo-nextest --locked); using cargo test"; \
+		echo "$(CARGO) test --workspace"; \
+		$(CARGO) test --workspace || exit 1; \
+		$(CARGO) test --workspace --test leaks -- --ignored || exit 1; \
+	fi
+
+## lint: formatting and clippy, warnings are errors
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## demo / demo-optimize / bench: placeholders until their issues land (each exits 1)
+demo:
+	@echo "make demo arrives with issue 3"; exit 1
+
+demo-optimize:
+	@echo "make demo-optimize arrives with issue 5"; exit 1
+
+bench:
+	@echo "make bench arrives with a later issue (not filed yet)"; exit 1
