@@ -45,12 +45,31 @@ fn doctor_passes_on_this_machine_with_one_line_per_check() {
     let out = harnessgym(&["doctor"]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    let checks: Vec<&str> = stdout.lines().map(|l| l.split_whitespace().nth(1).unwrap_or_default()).collect();
-    for check in ["engine", "version", "cgroups", "limits", "images", "container", "disk"] {
+    let checks: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap_or_default())
+        .collect();
+    for check in [
+        "engine",
+        "version",
+        "cgroups",
+        "limits",
+        "images",
+        "container",
+        "disk",
+    ] {
         assert!(checks.contains(&check), "no `{check}` line in:\n{stdout}");
     }
-    assert!(stdout.lines().all(|l| l.starts_with("ok  ") || l.starts_with("warn")), "{stdout}");
-    assert!(stdout.contains("runs as uid 1000, pids limit 1024"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .all(|l| l.starts_with("ok  ") || l.starts_with("warn")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("runs as uid 1000, pids limit 1024"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -60,7 +79,14 @@ fn usage_errors_exit_2() {
     let out = harnessgym(&["--help"]);
     assert_eq!(out.status.code(), Some(0));
     let help = text(&out.stdout);
-    for word in ["image", "gc", "doctor", "--docker-host", "--verbose", "Exit codes"] {
+    for word in [
+        "image",
+        "gc",
+        "doctor",
+        "--docker-host",
+        "--verbose",
+        "Exit codes",
+    ] {
         assert!(help.contains(word), "--help lacks {word}:\n{help}");
     }
 }
@@ -71,16 +97,46 @@ async fn gc_removes_the_objects_of_a_dead_owner() {
     let mut child = Command::new("true").spawn().expect("spawn");
     let pid = child.id();
     child.wait().expect("wait");
-    let dead = t.engine.with_owner(Owner { pid, start: 1, host: Owner::current().host });
-    let left = dead.create_container(&t.spec(), &t.run, Role::Session).await.expect("create");
-    left.commit("harnessgym/test", &t.run, dead.labels(&t.run, Role::Snapshot)).await.expect("commit");
+    let dead = t.engine.with_owner(Owner {
+        pid,
+        start: 1,
+        host: Owner::current().host,
+    });
+    let left = dead
+        .create_container(&t.spec(), &t.run, Role::Session)
+        .await
+        .expect("create");
+    left.commit(
+        "harnessgym/test",
+        &t.run,
+        dead.labels(&t.run, Role::Snapshot),
+    )
+    .await
+    .expect("commit");
     std::mem::forget(left);
 
-    let out = tokio::task::spawn_blocking(|| harnessgym(&["gc"])).await.expect("join");
+    let out = tokio::task::spawn_blocking(|| harnessgym(&["gc"]))
+        .await
+        .expect("join");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).starts_with("removed "), "{}", text(&out.stdout));
-    let containers = t.engine.list_containers_labelled(labels::RUN, Some(&t.run)).await.expect("list");
-    let images = t.engine.list_images_labelled(labels::RUN, Some(&t.run)).await.expect("list");
-    assert!(containers.is_empty() && images.is_empty(), "gc left {containers:?} {images:?}");
+    assert!(
+        text(&out.stdout).starts_with("removed "),
+        "{}",
+        text(&out.stdout)
+    );
+    let containers = t
+        .engine
+        .list_containers_labelled(labels::RUN, Some(&t.run))
+        .await
+        .expect("list");
+    let images = t
+        .engine
+        .list_images_labelled(labels::RUN, Some(&t.run))
+        .await
+        .expect("list");
+    assert!(
+        containers.is_empty() && images.is_empty(),
+        "gc left {containers:?} {images:?}"
+    );
     t.cleanup().await;
 }

@@ -12,7 +12,10 @@ use harnessgym::snapshot::{SnapshotStore, WriteBack};
 
 /// Everything but harnessgym's own state and version control goes back to the host.
 fn task_files(rel: &str) -> bool {
-    !(rel == ".harnessgym" || rel.starts_with(".harnessgym/") || rel == ".git" || rel.starts_with(".git/"))
+    !(rel == ".harnessgym"
+        || rel.starts_with(".harnessgym/")
+        || rel == ".git"
+        || rel.starts_with(".git/"))
 }
 
 #[tokio::test]
@@ -24,42 +27,111 @@ async fn commit_then_write_back_only_the_changed_paths() {
     write(host.path(), "gone.txt", "delete me\n");
     write(host.path(), "dir/old.txt", "old\n");
     write(host.path(), ".git/HEAD", "ref: refs/heads/main\n");
-    write(host.path(), ".harnessgym/runs/r1/log.txt", "run state is never packed\n");
+    write(
+        host.path(),
+        ".harnessgym/runs/r1/log.txt",
+        "run state is never packed\n",
+    );
 
     let store = SnapshotStore::new(t.engine.clone(), &t.run);
-    let baseline = store.baseline(common::BASE, host.path(), PackFilter::default()).await.expect("baseline");
-    let session = store.start(&baseline, &t.spec(), Role::Session).await.expect("start");
+    let baseline = store
+        .baseline(common::BASE, host.path(), PackFilter::default())
+        .await
+        .expect("baseline");
+    let session = store
+        .start(&baseline, &t.spec(), Role::Session)
+        .await
+        .expect("start");
     let script = "test ! -e .harnessgym/runs && echo 'x = 2' > edit.py && rm gone.txt && mkdir -p new/deep && echo n > new/deep/n.txt && echo o > dir/new.txt && echo h > .git/HEAD2";
-    let out = session.exec(&ExecSpec::shell(script, Duration::from_secs(20))).await.expect("exec");
+    let out = session
+        .exec(&ExecSpec::shell(script, Duration::from_secs(20)))
+        .await
+        .expect("exec");
     assert!(out.success(), "{}", out.stderr.text());
-    let snap = store.commit(&session, &baseline, "iteration-1").await.expect("commit");
+    let snap = store
+        .commit(&session, &baseline, "iteration-1")
+        .await
+        .expect("commit");
     session.remove().await.expect("remove");
 
-    let before = std::fs::metadata(host.path().join("keep.txt")).expect("stat").modified().expect("mtime");
-    let report = store.write_back(&snap, host.path(), WriteBack::Changed, task_files).await.expect("write back");
-    let mut written: Vec<String> = report.written.iter().map(|p| p.display().to_string()).collect();
+    let before = std::fs::metadata(host.path().join("keep.txt"))
+        .expect("stat")
+        .modified()
+        .expect("mtime");
+    let report = store
+        .write_back(&snap, host.path(), WriteBack::Changed, task_files)
+        .await
+        .expect("write back");
+    let mut written: Vec<String> = report
+        .written
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     written.sort();
-    assert_eq!(written, ["dir/new.txt", "edit.py", "new", "new/deep", "new/deep/n.txt"]);
+    assert_eq!(
+        written,
+        ["dir/new.txt", "edit.py", "new/deep/n.txt"],
+        "only the changed files"
+    );
     assert_eq!(report.removed, [std::path::PathBuf::from("gone.txt")]);
-    assert_eq!(std::fs::read_to_string(host.path().join("edit.py")).expect("read"), "x = 2\n");
-    assert_eq!(std::fs::read_to_string(host.path().join("new/deep/n.txt")).expect("read"), "n\n");
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("edit.py")).expect("read"),
+        "x = 2\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("new/deep/n.txt")).expect("read"),
+        "n\n"
+    );
     assert!(!host.path().join("gone.txt").exists());
-    assert!(!host.path().join(".git/HEAD2").exists(), ".git is left alone");
-    assert_eq!(std::fs::metadata(host.path().join("keep.txt")).expect("stat").modified().expect("mtime"), before);
+    assert!(
+        !host.path().join(".git/HEAD2").exists(),
+        ".git is left alone"
+    );
+    assert_eq!(
+        std::fs::metadata(host.path().join("keep.txt"))
+            .expect("stat")
+            .modified()
+            .expect("mtime"),
+        before
+    );
 
     // A second layer: the change set is relative to the baseline, not to the parent.
-    let session = store.start(&snap, &t.spec(), Role::Session).await.expect("start");
-    let out = session.exec(&ExecSpec::shell("rm -r new && echo 3 > keep.txt", Duration::from_secs(20))).await.expect("exec");
+    let session = store
+        .start(&snap, &t.spec(), Role::Session)
+        .await
+        .expect("start");
+    let out = session
+        .exec(&ExecSpec::shell(
+            "rm -r new && echo 3 > keep.txt",
+            Duration::from_secs(20),
+        ))
+        .await
+        .expect("exec");
     assert!(out.success());
-    let snap2 = store.commit(&session, &snap, "iteration-2").await.expect("commit");
+    let snap2 = store
+        .commit(&session, &snap, "iteration-2")
+        .await
+        .expect("commit");
     session.remove().await.expect("remove");
     let fresh = tempfile::tempdir().expect("tempdir");
-    let full = store.write_back(&baseline, fresh.path(), WriteBack::Full, task_files).await.expect("full");
-    assert!(full.written.iter().any(|p| p.ends_with("gone.txt")), "the baseline still has it");
-    let report = store.write_back(&snap2, fresh.path(), WriteBack::Changed, task_files).await.expect("write back");
+    let full = store
+        .write_back(&baseline, fresh.path(), WriteBack::Full, task_files)
+        .await
+        .expect("full");
+    assert!(
+        full.written.iter().any(|p| p.ends_with("gone.txt")),
+        "the baseline still has it"
+    );
+    let report = store
+        .write_back(&snap2, fresh.path(), WriteBack::Changed, task_files)
+        .await
+        .expect("write back");
     assert!(!fresh.path().join("new").exists());
     assert!(!fresh.path().join("gone.txt").exists());
-    assert_eq!(std::fs::read_to_string(fresh.path().join("keep.txt")).expect("read"), "3\n");
+    assert_eq!(
+        std::fs::read_to_string(fresh.path().join("keep.txt")).expect("read"),
+        "3\n"
+    );
     assert!(report.removed.iter().any(|p| p.ends_with("gone.txt")));
     t.cleanup().await;
 }
@@ -70,7 +142,10 @@ async fn a_snapshot_exports_as_tar_gz_and_can_be_tagged() {
     let host = tempfile::tempdir().expect("tempdir");
     write(host.path(), "a/b.txt", "bee\n");
     let store = SnapshotStore::new(t.engine.clone(), &t.run);
-    let baseline = store.baseline(common::BASE, host.path(), PackFilter::default()).await.expect("baseline");
+    let baseline = store
+        .baseline(common::BASE, host.path(), PackFilter::default())
+        .await
+        .expect("baseline");
     let best = store.tag(&baseline, "best").await.expect("tag");
     assert_eq!(best.image_id, baseline.image_id, "a tag, not a copy");
     let out = host.path().join("export.tar.gz");
@@ -89,7 +164,10 @@ async fn a_snapshot_exports_as_tar_gz_and_can_be_tagged() {
         }
         names.push(name);
     }
-    assert!(names.contains(&"workspace/a/b.txt".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"workspace/a/b.txt".to_string()),
+        "{names:?}"
+    );
     t.cleanup().await;
 }
 
@@ -110,23 +188,51 @@ async fn a_small_change_on_a_large_workspace_costs_about_the_change() {
         std::fs::write(host.path().join(format!("blob{i}.bin")), data).expect("write");
     }
     let store = SnapshotStore::new(t.engine.clone(), &t.run);
-    let baseline = store.baseline(common::BASE, host.path(), PackFilter::default()).await.expect("baseline");
-    let session = store.start(&baseline, &t.spec(), Role::Session).await.expect("start");
-    let out = session.exec(&ExecSpec::shell("head -c 1048576 /dev/urandom > change.bin", Duration::from_secs(20))).await.expect("exec");
+    let baseline = store
+        .baseline(common::BASE, host.path(), PackFilter::default())
+        .await
+        .expect("baseline");
+    let session = store
+        .start(&baseline, &t.spec(), Role::Session)
+        .await
+        .expect("start");
+    let out = session
+        .exec(&ExecSpec::shell(
+            "head -c 1048576 /dev/urandom > change.bin",
+            Duration::from_secs(20),
+        ))
+        .await
+        .expect("exec");
     assert!(out.success());
-    let snap = store.commit(&session, &baseline, "iteration-1").await.expect("commit");
+    let snap = store
+        .commit(&session, &baseline, "iteration-1")
+        .await
+        .expect("commit");
     session.remove().await.expect("remove");
 
     let size = |id: String| {
         let engine = t.engine.clone();
-        async move { engine.inspect_image(&id).await.expect("inspect").and_then(|i| i.size).expect("size") }
+        async move {
+            engine
+                .inspect_image(&id)
+                .await
+                .expect("inspect")
+                .and_then(|i| i.size)
+                .expect("size")
+        }
     };
     let base = size(common::BASE.to_string()).await;
     let baseline_size = size(baseline.image_id.clone()).await;
     let snap_size = size(snap.image_id.clone()).await;
     let workspace_layer = baseline_size - base;
     let change_layer = snap_size - baseline_size;
-    assert!(workspace_layer >= 64 << 20, "baseline layer holds the workspace: {workspace_layer}");
-    assert!(change_layer < 2 << 20, "the snapshot layer holds the change only: {change_layer} bytes");
+    assert!(
+        workspace_layer >= 64 << 20,
+        "baseline layer holds the workspace: {workspace_layer}"
+    );
+    assert!(
+        change_layer < 2 << 20,
+        "the snapshot layer holds the change only: {change_layer} bytes"
+    );
     t.cleanup().await;
 }

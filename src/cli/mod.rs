@@ -7,11 +7,17 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+mod run;
+
+pub use run::{DepthChoice, RunArgs, RunnerChoice, TaskStateChoice};
+
 /// Make coding agents better at hard tasks by making them build their own tooling — with every
 /// piece of agent-side work in a fresh, hardened Docker container.
 #[derive(Debug, Parser)]
 #[command(name = "harnessgym", version, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 Docker engine problem, 4 interrupted.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 Docker engine problem, 4 interrupted."
+)]
 pub struct Cli {
     /// More output: -v shows each step and its timing, -vv debug detail, -vvv everything.
     #[arg(short, long, action = ArgAction::Count, global = true)]
@@ -34,6 +40,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the loop: attempt → reflect → build → qualify → replay, each session in a fresh
+    /// container.
+    Run(Box<RunArgs>),
     /// Build the container images from `images/` (bootstrapping an offline Debian base if needed).
     #[command(subcommand)]
     Image(ImageCommand),

@@ -22,7 +22,12 @@ pub struct Context {
 
 impl Context {
     /// Build the context from the global flags.
-    pub fn new(verbose: u8, quiet: bool, docker_host: Option<&str>, token: CancellationToken) -> Self {
+    pub fn new(
+        verbose: u8,
+        quiet: bool,
+        docker_host: Option<&str>,
+        token: CancellationToken,
+    ) -> Self {
         Context {
             verbose,
             quiet,

@@ -36,6 +36,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Image(command) => image::run(&ctx, command).await,
         Command::Gc(args) => gc::run(&ctx, args).await,
         Command::Doctor => doctor::run(&ctx).await,
+        Command::Run(_) => todo_run(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -69,4 +70,8 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .with_target(false)
         .without_time()
         .init();
+}
+fn todo_run() -> Result<u8, CommandError> {
+    eprintln!("harnessgym: error: `run` is not wired up yet");
+    Ok(crate::exit::FAILURE)
 }

@@ -50,7 +50,11 @@ pub async fn run(ctx: &Context) -> Result<u8, CommandError> {
             return Ok(exit::ENGINE);
         }
     };
-    report.line(Status::Ok, "engine", format!("reachable at {}", engine.host()));
+    report.line(
+        Status::Ok,
+        "engine",
+        format!("reachable at {}", engine.host()),
+    );
     let checks = async {
         match engine.info().await {
             Ok(info) => engine_lines(&mut report, &info),
@@ -89,9 +93,17 @@ fn engine_lines(report: &mut Report, info: &EngineInfo) {
         ("pids", info.pids_limit),
         ("cpu", info.cpu_limit),
     ];
-    let missing: Vec<&str> = limits.iter().filter(|(_, ok)| !ok).map(|(n, _)| *n).collect();
+    let missing: Vec<&str> = limits
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(n, _)| *n)
+        .collect();
     if missing.is_empty() {
-        report.line(Status::Ok, "limits", "memory, pids and cpu limits are enforced");
+        report.line(
+            Status::Ok,
+            "limits",
+            "memory, pids and cpu limits are enforced",
+        );
     } else {
         report.line(
             Status::Fail,
@@ -100,7 +112,11 @@ fn engine_lines(report: &mut Report, info: &EngineInfo) {
         );
     }
     if info.rootless {
-        report.line(Status::Warn, "rootless", "rootless engine: check that cgroup v2 delegation is on");
+        report.line(
+            Status::Warn,
+            "rootless",
+            "rootless engine: check that cgroup v2 delegation is on",
+        );
     }
 }
 
@@ -127,7 +143,9 @@ async fn image_line(report: &mut Report, engine: &Engine) {
 async fn probe_line(report: &mut Report, engine: &Engine) {
     let spec = ContainerSpec::new(BASE_IMAGE);
     let probe = async {
-        let container = engine.create_container(&spec, "doctor", Role::Scratch).await?;
+        let container = engine
+            .create_container(&spec, "doctor", Role::Scratch)
+            .await?;
         let checked = async {
             container.start().await?;
             let script = "id -u; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max";
@@ -158,9 +176,17 @@ async fn probe_line(report: &mut Report, engine: &Engine) {
         Ok(outcome) => report.line(
             Status::Fail,
             "container",
-            format!("probe exited with {:?}: {}", outcome.exit_code, outcome.stderr.text().trim()),
+            format!(
+                "probe exited with {:?}: {}",
+                outcome.exit_code,
+                outcome.stderr.text().trim()
+            ),
         ),
-        Err(err) => report.line(Status::Fail, "container", format!("cannot run a container: {err}")),
+        Err(err) => report.line(
+            Status::Fail,
+            "container",
+            format!("cannot run a container: {err}"),
+        ),
     }
 }
 
@@ -174,9 +200,17 @@ fn disk_line(report: &mut Report, what: &str, path: &Path) {
             } else {
                 Status::Ok
             };
-            report.line(status, what, format!("{:.1} GB free at {}", free as f64 / 1e9, path.display()));
+            report.line(
+                status,
+                what,
+                format!("{:.1} GB free at {}", free as f64 / 1e9, path.display()),
+            );
         }
-        None => report.line(Status::Warn, what, format!("cannot measure free space at {}", path.display())),
+        None => report.line(
+            Status::Warn,
+            what,
+            format!("cannot measure free space at {}", path.display()),
+        ),
     }
 }
 

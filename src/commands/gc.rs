@@ -14,7 +14,9 @@ pub async fn run(ctx: &Context, args: GcArgs) -> Result<u8, CommandError> {
         None => Selector::DeadOwners,
     };
     let report = ctx
-        .guarded(&engine, async { Ok(engine.reap(&selector, !args.keep).await) })
+        .guarded(&engine, async {
+            Ok(engine.reap(&selector, !args.keep).await)
+        })
         .await?;
     if !ctx.quiet {
         println!(
@@ -24,7 +26,12 @@ pub async fn run(ctx: &Context, args: GcArgs) -> Result<u8, CommandError> {
             report.volumes.len()
         );
         if ctx.verbose > 0 {
-            for id in report.containers.iter().chain(&report.images).chain(&report.volumes) {
+            for id in report
+                .containers
+                .iter()
+                .chain(&report.images)
+                .chain(&report.volumes)
+            {
                 println!("  {id}");
             }
         }

@@ -44,11 +44,16 @@ async fn bootstrap(
     args: BootstrapArgs,
 ) -> Result<u8, CommandError> {
     let reference = crate::image::bootstrap::rootfs_image(&args.suite);
-    if !args.force && let Some(image) = engine.inspect_image(&reference).await? {
+    if !args.force
+        && let Some(image) = engine.inspect_image(&reference).await?
+    {
         if !ctx.quiet {
             eprintln!("{reference} already exists; pass --force to bootstrap again");
         }
-        println!("{reference} {}", crate::sandbox::short_id(&image.id.unwrap_or_default()));
+        println!(
+            "{reference} {}",
+            crate::sandbox::short_id(&image.id.unwrap_or_default())
+        );
         return Ok(exit::SUCCESS);
     }
     let options = BootstrapOptions {

@@ -117,19 +117,32 @@ async fn build_one(
     let mut args = BTreeMap::new();
     let base = context::resolve_base_image_of(image, &args).map_err(context_err)?;
     let takes_base_arg = base.args.iter().any(|a| a.name == BASE_ARG);
-    let (base_id, bootstrapped) =
-        ensure_base(engine, &image.name, &base.image, takes_base_arg, options, token).await?;
+    let (base_id, bootstrapped) = ensure_base(
+        engine,
+        &image.name,
+        &base.image,
+        takes_base_arg,
+        options,
+        token,
+    )
+    .await?;
     if let Some(rootfs) = &bootstrapped {
         args.insert(BASE_ARG.to_string(), rootfs.clone());
     }
     let hash = context::context_hash(&image.dir, &args, Some(&base_id)).map_err(context_err)?;
     let tags = context::image_tags(&image.name, &hash);
     if !options.force
-        && let Some(id) = engine.inspect_image(&tags.content).await?.and_then(|i| i.id)
+        && let Some(id) = engine
+            .inspect_image(&tags.content)
+            .await?
+            .and_then(|i| i.id)
     {
         alias(engine, &id, &tags.latest).await?;
         if !options.quiet {
-            eprintln!("{}: unchanged ({}), nothing to build", image.name, tags.content);
+            eprintln!(
+                "{}: unchanged ({}), nothing to build",
+                image.name, tags.content
+            );
         }
         return Ok(BuildOutcome {
             name: image.name.clone(),
@@ -143,10 +156,18 @@ async fn build_one(
         build_args: args.into_iter().collect(),
         labels: HashMap::from([
             ("dev.harnessgym.image".to_string(), image.name.clone()),
-            ("dev.harnessgym.context-hash".to_string(), hash.full().to_string()),
+            (
+                "dev.harnessgym.context-hash".to_string(),
+                hash.full().to_string(),
+            ),
         ]),
         // A bootstrapped base has every package already: keep the build offline.
-        network: if bootstrapped.is_some() { "none" } else { "default" }.to_string(),
+        network: if bootstrapped.is_some() {
+            "none"
+        } else {
+            "default"
+        }
+        .to_string(),
     };
     let step = Step::start(format!("building {}", tags.content), options.quiet);
     let dir = image.dir.clone();
@@ -199,7 +220,7 @@ async fn ensure_base(
         Err(source) if !takes_base_arg => Err(ImageError::BaseUnavailable {
             name: name.to_string(),
             image: from.to_string(),
-            source,
+            source: Box::new(source),
         }),
         Err(err) => {
             tracing::info!("{err}; bootstrapping a Debian root filesystem instead");
@@ -223,14 +244,16 @@ pub async fn bootstrap_rootfs(
     quiet: bool,
     token: &CancellationToken,
 ) -> Result<String, ImageError> {
-    let step = Step::start(format!("bootstrapping Debian {} (debootstrap)", options.suite), quiet);
+    let step = Step::start(
+        format!("bootstrapping Debian {} (debootstrap)", options.suite),
+        quiet,
+    );
     let cancel = token.clone();
     let opts = options.clone();
-    let made = tokio::task::spawn_blocking(move || {
-        bootstrap::bootstrap(&opts, &|| cancel.is_cancelled())
-    })
-    .await
-    .map_err(|join| ImageError::Embedded(std::io::Error::other(join.to_string())))?;
+    let made =
+        tokio::task::spawn_blocking(move || bootstrap::bootstrap(&opts, &|| cancel.is_cancelled()))
+            .await
+            .map_err(|join| ImageError::Embedded(std::io::Error::other(join.to_string())))?;
     step.finish(if made.is_ok() { "done" } else { "failed" });
     let rootfs = made.map_err(ImageError::Bootstrap)?;
     let reference = bootstrap::rootfs_image(&options.suite);

@@ -50,7 +50,7 @@ pub enum ImageError {
         image: String,
         /// Why the pull failed.
         #[source]
-        source: SandboxError,
+        source: Box<SandboxError>,
     },
     /// Creating the root filesystem failed.
     #[error("failed to create the Debian root filesystem")]

@@ -11,9 +11,11 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 use bollard::body_try_stream;
-use futures::Stream;
-use bollard::query_parameters::{DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder};
+use bollard::query_parameters::{
+    DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
 use bytes::Bytes;
+use futures::Stream;
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -130,9 +132,11 @@ impl Container {
         let options = UploadToContainerOptionsBuilder::new().path(dest).build();
         let uploaded = within(
             deadline::TRANSFER,
-            self.engine()
-                .docker
-                .upload_to_container(self.id(), Some(options), body_try_stream(body)),
+            self.engine().docker.upload_to_container(
+                self.id(),
+                Some(options),
+                body_try_stream(body),
+            ),
         )
         .await;
         // The producer's error explains an aborted upload better than the engine's.

@@ -90,7 +90,9 @@ impl Engine {
             host: host.to_string(),
             source,
         };
-        within(deadline::QUICK, docker.ping()).await.map_err(unreachable)?;
+        within(deadline::QUICK, docker.ping())
+            .await
+            .map_err(unreachable)?;
         let docker = within(deadline::QUICK, docker.negotiate_version())
             .await
             .map_err(unreachable)?;
@@ -148,7 +150,10 @@ impl Engine {
                 .cgroup_version
                 .map(|v| v.to_string())
                 .unwrap_or_default(),
-            cgroup_driver: info.cgroup_driver.map(|d| d.to_string()).unwrap_or_default(),
+            cgroup_driver: info
+                .cgroup_driver
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
             storage_driver: info.driver.unwrap_or_default(),
             memory_limit: info.memory_limit.unwrap_or(false),
             pids_limit: info.pids_limit.unwrap_or(false),
@@ -196,7 +201,10 @@ impl Engine {
     /// Force-remove a container and its anonymous volumes; a container that is already gone is
     /// not an error.
     pub(crate) async fn remove_container_by_id(&self, id: &str) -> Result<(), SandboxError> {
-        let options = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
         let result = within(
             deadline::HEAVY,
             self.docker.remove_container(id, Some(options)),

@@ -288,9 +288,9 @@ pub enum SandboxError {
 impl Diagnose for SandboxError {
     fn exit_code(&self) -> u8 {
         match self {
-            SandboxError::Pack { .. } | SandboxError::Extract { .. } | SandboxError::HostIo { .. } => {
-                exit::FAILURE
-            }
+            SandboxError::Pack { .. }
+            | SandboxError::Extract { .. }
+            | SandboxError::HostIo { .. } => exit::FAILURE,
             SandboxError::ExecOutput { .. } => exit::FAILURE,
             _ => exit::ENGINE,
         }

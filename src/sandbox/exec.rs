@@ -117,10 +117,17 @@ impl Container {
         let mut stderr = SinkWriter::open(&spec.stderr, &spec.label())?;
         let exec_id = self.create_exec(spec).await.map_err(exec_err)?;
         let started = Instant::now();
-        let attached = within(deadline::QUICK, self.engine().docker.start_exec(&exec_id, None))
-            .await
-            .map_err(exec_err)?;
-        let StartExecResults::Attached { mut output, mut input } = attached else {
+        let attached = within(
+            deadline::QUICK,
+            self.engine().docker.start_exec(&exec_id, None),
+        )
+        .await
+        .map_err(exec_err)?;
+        let StartExecResults::Attached {
+            mut output,
+            mut input,
+        } = attached
+        else {
             return Err(exec_err(super::error::CallError::Deadline(deadline::QUICK)));
         };
         if let Some(bytes) = spec.stdin.clone() {
@@ -166,8 +173,8 @@ impl Container {
         }
         let duration = started.elapsed();
         let exit_code = self.exit_code(&exec_id).await;
-        let timed_out = forced
-            || (duration >= spec.timeout && matches!(exit_code, Some(124) | Some(137)));
+        let timed_out =
+            forced || (duration >= spec.timeout && matches!(exit_code, Some(124) | Some(137)));
         if timed_out && !forced {
             // The engine ends the stream when `timeout` exits, even if a process that escaped
             // its group (setsid) still runs: sweep so nothing of a timed-out command survives.
@@ -244,4 +251,3 @@ impl Container {
         }
     }
 }
-

@@ -125,7 +125,8 @@ impl Engine {
             .forcerm(true)
             .build();
         let (body, producer) = channel_body(produce);
-        let mut stream = self.docker
+        let mut stream = self
+            .docker
             .build_image(options, None, Some(body_try_stream(body)));
         let mut image_id = None;
         let run = async {
@@ -192,7 +193,8 @@ impl Engine {
             .changes(changes)
             .build();
         let (body, producer) = channel_body(produce);
-        let mut stream = self.docker
+        let mut stream = self
+            .docker
             .create_image(Some(options), Some(body_try_stream(body)), None);
         let run = async {
             while let Some(item) = stream.next().await {
@@ -204,9 +206,9 @@ impl Engine {
         let imported = within(deadline::TRANSFER, run).await;
         join_producer(producer, "send the root filesystem").await?;
         imported.map_err(|source| SandboxError::Import {
-                tag: reference.clone(),
-                source,
-            })?;
+            tag: reference.clone(),
+            source,
+        })?;
         self.require_image(&reference).await
     }
 
@@ -242,4 +244,3 @@ impl Engine {
             .collect())
     }
 }
-

@@ -160,9 +160,15 @@ mod tests {
     #[test]
     fn a_reused_pid_or_a_missing_process_is_dead_but_another_host_is_not() {
         let me = Owner::current();
-        let reused = Owner { start: me.start + 1, ..me.clone() };
+        let reused = Owner {
+            start: me.start + 1,
+            ..me.clone()
+        };
         assert!(reused.is_dead(&me.host));
-        let gone = Owner { pid: u32::MAX - 1, ..me.clone() };
+        let gone = Owner {
+            pid: u32::MAX - 1,
+            ..me.clone()
+        };
         assert!(gone.is_dead(&me.host));
         assert!(!gone.is_dead("some-other-host"));
     }

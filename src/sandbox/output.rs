@@ -104,11 +104,13 @@ impl SinkWriter {
             return Ok(());
         }
         match &mut self.file {
-            Some((file, path)) => file.write_all(take).map_err(|source| SandboxError::ExecOutput {
-                command: self.command.clone(),
-                path: path.clone(),
-                source,
-            }),
+            Some((file, path)) => file
+                .write_all(take)
+                .map_err(|source| SandboxError::ExecOutput {
+                    command: self.command.clone(),
+                    path: path.clone(),
+                    source,
+                }),
             None => {
                 self.captured.bytes.extend_from_slice(take);
                 Ok(())
@@ -154,18 +156,25 @@ mod tests {
         let c = w.finish().expect("finish");
         assert_eq!(c.total_bytes, 8);
         assert!(c.truncated);
-        assert!(c.text().starts_with("abcd\n[harnessgym: output truncated: kept 4 of 8 bytes]"));
+        assert!(
+            c.text()
+                .starts_with("abcd\n[harnessgym: output truncated: kept 4 of 8 bytes]")
+        );
     }
 
     #[test]
     fn file_sink_writes_everything_under_the_cap_without_a_mark() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("out.txt");
-        let mut w = SinkWriter::open(&OutputSink::file(&path, 100), "cmd").expect("file sink opens");
+        let mut w =
+            SinkWriter::open(&OutputSink::file(&path, 100), "cmd").expect("file sink opens");
         w.write(b"hello\n").expect("write");
         let c = w.finish().expect("finish");
         assert!(!c.truncated);
-        assert_eq!(std::fs::read_to_string(&path).expect("read back"), "hello\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read back"),
+            "hello\n"
+        );
     }
 
     #[test]
@@ -176,6 +185,9 @@ mod tests {
         w.write(b"123456").expect("write");
         w.finish().expect("finish");
         let text = std::fs::read_to_string(&path).expect("read back");
-        assert_eq!(text, "123\n[harnessgym: output truncated: kept 3 of 6 bytes]\n");
+        assert_eq!(
+            text,
+            "123\n[harnessgym: output truncated: kept 3 of 6 bytes]\n"
+        );
     }
 }

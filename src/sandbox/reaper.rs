@@ -97,8 +97,7 @@ impl Engine {
     async fn reap_volumes(&self, selector: &Selector, report: &mut ReapReport) {
         let filters = HashMap::from([("label", vec![labels::RUN.to_string()])]);
         let options = ListVolumesOptionsBuilder::new().filters(&filters).build();
-        let volumes = match within(deadline::QUICK, self.docker.list_volumes(Some(options))).await
-        {
+        let volumes = match within(deadline::QUICK, self.docker.list_volumes(Some(options))).await {
             Ok(list) => list.volumes.unwrap_or_default(),
             Err(source) => {
                 report.errors.push(SandboxError::List {
@@ -117,7 +116,11 @@ impl Engine {
                 deadline::QUICK,
                 self.docker.remove_volume(
                     &volume.name,
-                    Some(bollard::query_parameters::RemoveVolumeOptionsBuilder::new().force(true).build()),
+                    Some(
+                        bollard::query_parameters::RemoveVolumeOptionsBuilder::new()
+                            .force(true)
+                            .build(),
+                    ),
                 ),
             )
             .await;
@@ -144,7 +147,7 @@ impl Engine {
         images.retain(|i| selector.matches(&i.labels, &here));
         // Snapshots form chains (each commit's parent is the previous snapshot); a parent with
         // children cannot be removed, so remove newest first.
-        images.sort_by(|a, b| b.created.cmp(&a.created));
+        images.sort_by_key(|image| std::cmp::Reverse(image.created));
         for image in images {
             match self.remove_image(&image.id).await {
                 Ok(()) => report.images.push(short_id(&image.id).to_string()),

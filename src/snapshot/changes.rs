@@ -146,10 +146,22 @@ mod tests {
     #[test]
     fn paths_outside_the_workspace_and_the_workspace_itself_are_ignored() {
         let changes = vec![
-            Change { path: "/workspace".into(), kind: M },
-            Change { path: "/tmp/x".into(), kind: A },
-            Change { path: "/home/agent/.cache".into(), kind: A },
-            Change { path: "/workspace/a.py".into(), kind: M },
+            Change {
+                path: "/workspace".into(),
+                kind: M,
+            },
+            Change {
+                path: "/tmp/x".into(),
+                kind: A,
+            },
+            Change {
+                path: "/home/agent/.cache".into(),
+                kind: A,
+            },
+            Change {
+                path: "/workspace/a.py".into(),
+                kind: M,
+            },
         ];
         let set = ChangeSet::from_container(&changes);
         assert_eq!(set.iter().collect::<Vec<_>>(), vec![("a.py", M)]);

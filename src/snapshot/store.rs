@@ -15,9 +15,7 @@ use flate2::write::GzEncoder;
 use super::changes::{ChangeSet, WritePlan};
 use super::pack::PackFilter;
 use crate::sandbox::extract::{ExtractOptions, remove_paths_safe};
-use crate::sandbox::{
-    Container, ContainerSpec, Engine, Role, SandboxError, WORKSPACE, short_id,
-};
+use crate::sandbox::{Container, ContainerSpec, Engine, Role, SandboxError, WORKSPACE, short_id};
 
 /// The repository every snapshot image is tagged in.
 pub const REPO: &str = "harnessgym/snapshot";
@@ -70,7 +68,13 @@ pub fn tag_for(run: &str, name: &str) -> String {
     let raw = format!("{run}-{name}");
     let mut tag: String = raw
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     tag.truncate(128);
     tag
@@ -145,7 +149,11 @@ impl SnapshotStore {
     ) -> Result<Snapshot, SandboxError> {
         let started = Instant::now();
         let layer = ChangeSet::from_container(&container.changes().await?);
-        tracing::info!(paths = layer.len(), "{name}: changes listed in {:.2?}", started.elapsed());
+        tracing::info!(
+            paths = layer.len(),
+            "{name}: changes listed in {:.2?}",
+            started.elapsed()
+        );
         self.commit_named(container, name, parent.changes.then(&layer))
             .await
     }
@@ -178,7 +186,9 @@ impl SnapshotStore {
     /// checkpoint.
     pub async fn tag(&self, snapshot: &Snapshot, name: &str) -> Result<Snapshot, SandboxError> {
         let tag = tag_for(&self.run, name);
-        self.engine.tag_image(&snapshot.image_id, REPO, &tag).await?;
+        self.engine
+            .tag_image(&snapshot.image_id, REPO, &tag)
+            .await?;
         Ok(Snapshot {
             reference: format!("{REPO}:{tag}"),
             name: name.to_string(),
@@ -239,14 +249,13 @@ impl SnapshotStore {
             report
         };
         let deletions: Vec<PathBuf> = plan.delete.iter().map(PathBuf::from).collect();
-        report.removed = remove_paths_safe(dest, &deletions).map_err(|source| {
-            SandboxError::Extract {
+        report.removed =
+            remove_paths_safe(dest, &deletions).map_err(|source| SandboxError::Extract {
                 id: staging.short(),
                 path: WORKSPACE.to_string(),
                 dest: dest.to_path_buf(),
                 source,
-            }
-        })?;
+            })?;
         Ok(report)
     }
 
@@ -282,7 +291,11 @@ impl SnapshotStore {
 
     /// Write the snapshot's workspace as a gzip-compressed tar at `out` (atomically). Returns the
     /// compressed size.
-    pub async fn export_tar_gz(&self, snapshot: &Snapshot, out: &Path) -> Result<u64, SandboxError> {
+    pub async fn export_tar_gz(
+        &self,
+        snapshot: &Snapshot,
+        out: &Path,
+    ) -> Result<u64, SandboxError> {
         let staging = self.staging(&snapshot.image_id).await?;
         let target = out.to_path_buf();
         let result = staging
@@ -307,10 +320,7 @@ impl SnapshotStore {
 }
 
 /// Remove the staging container whatever `result` is; its own error wins over a cleanup error.
-async fn finish<T>(
-    staging: Container,
-    result: Result<T, SandboxError>,
-) -> Result<T, SandboxError> {
+async fn finish<T>(staging: Container, result: Result<T, SandboxError>) -> Result<T, SandboxError> {
     let removed = staging.remove().await;
     let value = result?;
     removed?;
@@ -324,7 +334,8 @@ fn write_gz(reader: &mut dyn std::io::Read, out: &Path) -> Result<u64, SandboxEr
         source,
     };
     let dir = out.parent().unwrap_or(Path::new("."));
-    let temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_err("create a file next to", e))?;
+    let temp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| io_err("create a file next to", e))?;
     let mut encoder = GzEncoder::new(std::io::BufWriter::new(temp), Compression::fast());
     std::io::copy(reader, &mut encoder).map_err(|e| io_err("write", e))?;
     let writer = encoder.finish().map_err(|e| io_err("write", e))?;
@@ -332,7 +343,12 @@ fn write_gz(reader: &mut dyn std::io::Read, out: &Path) -> Result<u64, SandboxEr
         .into_inner()
         .map_err(|e| io_err("write", e.into_error()))?;
     temp.as_file().sync_all().map_err(|e| io_err("sync", e))?;
-    let size = temp.as_file().metadata().map_err(|e| io_err("stat", e))?.len();
-    temp.persist(out).map_err(|e| io_err("rename into", e.error))?;
+    let size = temp
+        .as_file()
+        .metadata()
+        .map_err(|e| io_err("stat", e))?
+        .len();
+    temp.persist(out)
+        .map_err(|e| io_err("rename into", e.error))?;
     Ok(size)
 }

@@ -46,8 +46,15 @@ impl TestRun {
     /// Remove every object of this run and assert that none is left.
     pub async fn cleanup(mut self) {
         self.cleaned = true;
-        let report = self.engine.reap(&Selector::Run(self.run.clone()), true).await;
-        assert!(report.errors.is_empty(), "cleanup failed: {:?}", report.errors);
+        let report = self
+            .engine
+            .reap(&Selector::Run(self.run.clone()), true)
+            .await;
+        assert!(
+            report.errors.is_empty(),
+            "cleanup failed: {:?}",
+            report.errors
+        );
         let left = count_labelled(&self.engine, &self.run).await;
         assert_eq!(left, 0, "objects of {} left after cleanup", self.run);
     }
@@ -63,7 +70,10 @@ impl Drop for TestRun {
         let run = self.run.clone();
         let host = self.engine.host().to_string();
         let worker = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
@@ -78,8 +88,14 @@ impl Drop for TestRun {
 
 /// Containers plus images carrying `dev.harnessgym.run=<run>`.
 pub async fn count_labelled(engine: &Engine, run: &str) -> usize {
-    let containers = engine.list_containers_labelled(labels::RUN, Some(run)).await.expect("list containers");
-    let images = engine.list_images_labelled(labels::RUN, Some(run)).await.expect("list images");
+    let containers = engine
+        .list_containers_labelled(labels::RUN, Some(run))
+        .await
+        .expect("list containers");
+    let images = engine
+        .list_images_labelled(labels::RUN, Some(run))
+        .await
+        .expect("list images");
     containers.len() + images.len()
 }
 

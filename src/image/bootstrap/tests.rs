@@ -78,9 +78,7 @@ components: main contrib
         Some("https://mirror.example/debian")
     );
     assert_eq!(
-        mirror_from_deb822(
-            "Types: deb\nURIs: http://archive.ubuntu.com/ubuntu\nSuites: noble\n"
-        ),
+        mirror_from_deb822("Types: deb\nURIs: http://archive.ubuntu.com/ubuntu\nSuites: noble\n"),
         None
     );
 }
@@ -241,8 +239,7 @@ fn finds_tools_in_path_preferring_debootstrap() {
 
 #[test]
 fn euid_parsing() {
-    let status =
-        "Name:\tcat\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n";
+    let status = "Name:\tcat\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n";
     assert_eq!(euid_from_status(status), Some(0));
     assert_eq!(
         euid_from_status("Uid:\t1000\t1000\t1000\t1000\n"),
@@ -308,8 +305,7 @@ fn trim_removes_caches_dev_docs_and_keeps_structure() {
     // A symlinked doc dir must be removed as a link, never followed.
     let outside = tempfile::tempdir().expect("tempdir");
     fs::write(outside.path().join("precious"), "keep").expect("write");
-    std::os::unix::fs::symlink(outside.path(), r.join("usr/share/doc/linked"))
-        .expect("symlink");
+    std::os::unix::fs::symlink(outside.path(), r.join("usr/share/doc/linked")).expect("symlink");
 
     let removed = trim_rootfs(r).expect("trim");
     assert!(removed >= 14, "{removed}");
@@ -440,8 +436,8 @@ fn hints_for_user_fixable_errors_only() {
 fn run_streaming_reports_status_and_last_line() {
     let mut command = Command::new("sh");
     command.args(["-c", "echo 'I: one'; echo 'E: broken' >&2; exit 3"]);
-    let err = run_streaming(command, None, &|| false, Some("http://m/debian".into()))
-        .expect_err("fails");
+    let err =
+        run_streaming(command, None, &|| false, Some("http://m/debian".into())).expect_err("fails");
     match &err {
         BootstrapError::Failed { last_line, .. } => assert_eq!(last_line, "E: broken"),
         other => panic!("unexpected {other:?}"),

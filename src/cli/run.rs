@@ -1,0 +1,142 @@
+//! `harnessgym run` flags: the reference's (§1.1, same names and defaults) plus container flags.
+//!
+//! Optimization and real-runner flags arrive with their issues; until then they are not
+//! accepted, so no flag is silently ignored.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgGroup, Args, ValueEnum};
+
+use crate::duration::{parse_duration_arg, parse_duration_list_arg};
+
+/// Which agent backend runs the sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunnerChoice {
+    /// Deterministic offline runner (reference §7.4): the demo on `examples/numerical_debug_task`.
+    Fake,
+}
+
+/// What the next attempt starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskStateChoice {
+    /// Edits compound: the next attempt starts from the last session's committed state.
+    Continue,
+    /// Every attempt starts from the original task files plus the current `.harnessgym/` bundle.
+    Reset,
+}
+
+/// How ambitious the tooling the agent is asked to build is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DepthChoice {
+    /// Keep artifacts focused and small.
+    Standard,
+    /// Capability-creating instrumentation, multi-tool MCP suites, thorough self-tests.
+    Deep,
+}
+
+/// `harnessgym run`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("task_source").required(true).args(["task", "task_text"])))]
+pub struct RunArgs {
+    /// Task file (markdown or text). Relative paths are tried from the current directory, then
+    /// from the workspace.
+    #[arg(long, value_name = "PATH")]
+    pub task: Option<PathBuf>,
+
+    /// The task as inline text.
+    #[arg(long, value_name = "TEXT")]
+    pub task_text: Option<String>,
+
+    /// Workspace directory (copied into each container at /workspace).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub workspace: PathBuf,
+
+    /// Maximum number of iterations.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub iterations: u32,
+
+    /// Attempt-phase timeout (e.g. `45m`, `1h30m`, `90` = seconds).
+    #[arg(long, value_name = "D", default_value = "45m", value_parser = parse_duration_arg)]
+    pub attempt_timeout: Duration,
+
+    /// Per-iteration attempt budgets, comma separated (`10m,20m`); the last one repeats.
+    #[arg(long, value_name = "LIST", value_parser = parse_duration_list_arg)]
+    pub attempt_timeouts: Option<Vec<Duration>>,
+
+    /// Build-phase timeout, also used for every repair build.
+    #[arg(long, value_name = "D", default_value = "20m", value_parser = parse_duration_arg)]
+    pub build_timeout: Duration,
+
+    /// Reflection-phase timeout [default: the build timeout].
+    #[arg(long, value_name = "D", value_parser = parse_duration_arg)]
+    pub reflection_timeout: Option<Duration>,
+
+    /// Agent backend.
+    #[arg(long, value_enum)]
+    pub runner: RunnerChoice,
+
+    /// Run id [default: `YYYYMMDDTHHMMSSZ-<8 hex>`, UTC].
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+
+    /// After a verified solve (without --stop-score), still reflect, build and qualify.
+    #[arg(long)]
+    pub build_after_solve: bool,
+
+    /// Stop when the score reaches this value (only a verified score counts).
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub stop_score: Option<f64>,
+
+    /// Key of the score in result.json.
+    #[arg(long, value_name = "K", default_value = "score")]
+    pub score_key: String,
+
+    /// Higher scores are better [default: lower is better].
+    #[arg(long)]
+    pub higher_is_better: bool,
+
+    /// What each attempt starts from.
+    #[arg(long, value_enum, default_value = "continue")]
+    pub task_state: TaskStateChoice,
+
+    /// Guidance for how ambitious the built tooling should be.
+    #[arg(long, value_enum, default_value = "deep")]
+    pub harness_depth: DepthChoice,
+
+    /// Self-test each build in a fresh container of the original workspace (default).
+    #[arg(long, overrides_with = "no_qualify_artifacts")]
+    pub qualify_artifacts: bool,
+
+    /// Skip qualification (activation still runs).
+    #[arg(long)]
+    pub no_qualify_artifacts: bool,
+
+    /// Same-session repair builds after a failed qualification.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub artifact_repair_attempts: u32,
+
+    /// Image the sessions run in [default: harnessgym/base:latest].
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// CPUs per container.
+    #[arg(long, value_name = "N", default_value_t = 2.0)]
+    pub cpus: f64,
+
+    /// Memory per container (`4g`, `512m`, bytes); swap is disabled.
+    #[arg(long, value_name = "SIZE", default_value = "4g")]
+    pub memory: String,
+
+    /// Maximum processes per container.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub pids_limit: i64,
+
+    /// Container network for agent sessions [default: `none` for the fake runner].
+    #[arg(long, value_name = "MODE")]
+    pub network: Option<String>,
+
+    /// Print the run summary as JSON on stdout (progress still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
