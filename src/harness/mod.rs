@@ -2,6 +2,7 @@
 //! timestamps.
 
 pub mod json;
+pub mod prompts;
 pub mod registry;
 pub mod result;
 pub mod time;
