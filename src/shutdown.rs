@@ -35,7 +35,9 @@ pub fn install() -> CancellationToken {
             }
             seen += 1;
             if seen == 1 {
-                eprintln!("harnessgym: interrupted, removing what this command created (press Ctrl-C again to exit now)");
+                eprintln!(
+                    "harnessgym: interrupted, removing what this command created (press Ctrl-C again to exit now)"
+                );
                 fired.cancel();
             } else {
                 eprintln!("harnessgym: exiting now; `harnessgym gc` removes anything left behind");

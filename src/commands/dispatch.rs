@@ -8,7 +8,7 @@ use clap::Parser;
 
 use super::context::Context;
 use super::error::CommandError;
-use super::{doctor, gc, image};
+use super::{doctor, gc, image, run};
 use crate::cli::{Cli, Command};
 use crate::diagnostics::{Diagnose, render};
 
@@ -36,7 +36,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Image(command) => image::run(&ctx, command).await,
         Command::Gc(args) => gc::run(&ctx, args).await,
         Command::Doctor => doctor::run(&ctx).await,
-        Command::Run(_) => todo_run(),
+        Command::Run(args) => run::run(&ctx, *args).await,
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -70,8 +70,4 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .with_target(false)
         .without_time()
         .init();
-}
-fn todo_run() -> Result<u8, CommandError> {
-    eprintln!("harnessgym: error: `run` is not wired up yet");
-    Ok(crate::exit::FAILURE)
 }

@@ -14,6 +14,9 @@ pub enum CommandError {
     /// Building or bootstrapping an image failed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// A run failed.
+    #[error(transparent)]
+    Run(#[from] crate::orchestrator::RunError),
     /// The user pressed Ctrl-C or sent SIGTERM.
     #[error("interrupted; removed the containers this command had created")]
     Interrupted,
@@ -27,6 +30,7 @@ impl Diagnose for CommandError {
         match self {
             CommandError::Sandbox(err) => err.exit_code(),
             CommandError::Image(err) => err.exit_code(),
+            CommandError::Run(err) => err.exit_code(),
             CommandError::Interrupted => exit::INTERRUPTED,
             CommandError::Runtime(_) => exit::FAILURE,
         }
@@ -36,6 +40,7 @@ impl Diagnose for CommandError {
         match self {
             CommandError::Sandbox(err) => err.hint(),
             CommandError::Image(err) => err.hint(),
+            CommandError::Run(err) => err.hint(),
             _ => None,
         }
     }

@@ -6,6 +6,7 @@ mod doctor;
 mod error;
 mod gc;
 mod image;
+mod run;
 
 pub use context::Context;
 pub use dispatch::main;

@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use super::json::{self, JsonError};
 use super::time::utc_now;
 
-pub use load::{LoadWarning, LoadedRegistry, SkipReason, load_registry};
+pub use load::{LoadWarning, LoadedRegistry, SkipReason, load_registry, parse_registry_text};
 pub use sync::{
     ArtifactKind, HARNESS_DIR, RUNS_DIR, ensure_harness_dirs, sync_registry_from_files,
 };

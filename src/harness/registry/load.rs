@@ -109,11 +109,17 @@ pub fn load_registry(path: &Path) -> Result<LoadedRegistry, RegistryError> {
             });
         }
     };
-    let value = json::parse_json_tolerant(&text).map_err(|source| RegistryError::Malformed {
-        path: path.to_owned(),
+    parse_registry_text(&text, path)
+}
+
+/// Loads a registry from its text (e.g. read out of a container); `origin` only names it in
+/// errors. Same rules as [`load_registry`].
+pub fn parse_registry_text(text: &str, origin: &Path) -> Result<LoadedRegistry, RegistryError> {
+    let value = json::parse_json_tolerant(text).map_err(|source| RegistryError::Malformed {
+        path: origin.to_owned(),
         source,
     })?;
-    parse_registry(value, path)
+    parse_registry(value, origin)
 }
 
 /// Builds a registry from parsed JSON; `path` only names the file in errors.

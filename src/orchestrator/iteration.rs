@@ -1,0 +1,321 @@
+//! One iteration (reference §2.2): a session container from the iteration's start snapshot,
+//! the attempt, the stop and skip rules (§2.3), reflect → build → finalize when tooling is
+//! wanted, then the session committed as the next snapshot.
+
+use serde_json::{Value, json};
+
+use super::Loop;
+use super::error::RunError;
+use super::phases::{self, PhaseKind};
+use super::prompts;
+use super::results::ResultFile;
+use super::session::{PhaseContext, Session};
+use super::{activation, bundle, qualify};
+use crate::cli::TaskStateChoice;
+use crate::harness::registry::{self, Registry};
+use crate::harness::result::{
+    create_initial_result, extract_score, is_solved_and_verified, reached_stop_score,
+    should_mark_tooling_built,
+};
+use crate::runner::RunnerResult;
+use crate::sandbox::Role;
+use crate::snapshot::Snapshot;
+
+/// What an iteration ended with.
+#[derive(Debug)]
+pub struct IterationOutcome {
+    /// The summary entry (reference §3.6 `iterations[]`).
+    pub entry: Value,
+    /// Solved and verified (or a verified stop score).
+    pub solved: bool,
+    /// Whether the loop stops here.
+    pub stop: bool,
+    /// The committed session.
+    pub snapshot: Snapshot,
+    /// The extracted score.
+    pub score: Option<f64>,
+}
+
+struct Phases {
+    attempt: RunnerResult,
+    reflection: Option<RunnerResult>,
+    build: Option<RunnerResult>,
+    solved: bool,
+    stop: bool,
+}
+
+/// Whether the result carries a passing verification (`verified: true` or
+/// `verification.status == "passed"`).
+pub fn is_verified(result: &serde_json::Map<String, Value>) -> bool {
+    result.get("verified") == Some(&Value::Bool(true))
+        || result
+            .get("verification")
+            .and_then(|v| v.get("status"))
+            .and_then(Value::as_str)
+            == Some("passed")
+}
+
+impl Loop<'_> {
+    /// Run iteration `i`.
+    pub async fn iteration(&mut self, i: u32) -> Result<IterationOutcome, RunError> {
+        let start = match (i, self.config.task_state) {
+            (1, _) | (_, TaskStateChoice::Reset) => self.baseline.clone(),
+            (_, TaskStateChoice::Continue) => self.last.clone(),
+        };
+        let registry = self.prepare_registry()?;
+        let report = activation::report(&registry);
+        self.write_activation(&report, i, "activation.json")?;
+        let initial = create_initial_result(
+            &self.config.run_id,
+            i,
+            self.config.task_path.as_deref(),
+            registry.artifacts.len(),
+        );
+        let mut result = ResultFile::create(
+            self.layout.result_path(i),
+            self.layout.result_rel(i),
+            initial,
+        )
+        .map_err(|e| RunError::write("result.json", e))?;
+        let session = self.open_session(&start, &result).await?;
+        let done = self
+            .phases(&session, &mut result, i, &registry, &report)
+            .await?;
+        let line = self.display.start(format!("iteration {i} snapshot"), None);
+        let snapshot = self
+            .store
+            .commit(session.container(), &start, &format!("iteration-{i}"))
+            .await?;
+        session.into_container().remove().await?;
+        self.display.finish(line, "committed");
+        let current = result.get();
+        let status = current
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string();
+        let entry = json!({
+            "iteration": i,
+            "status": status,
+            "result_path": result.host_path().display().to_string(),
+            "attempt": done.attempt.to_value(),
+            "reflection": done.reflection.as_ref().map(RunnerResult::to_value),
+            "build": done.build.as_ref().map(RunnerResult::to_value),
+            "solved": done.solved,
+        });
+        Ok(IterationOutcome {
+            entry,
+            solved: done.solved,
+            stop: done.stop,
+            snapshot,
+            score: extract_score(current, &self.config.score_key),
+        })
+    }
+
+    fn prepare_registry(&self) -> Result<Registry, RunError> {
+        let path = registry::registry_path(&self.config.workspace);
+        let mut loaded = registry::load_registry(&path).map_err(RunError::Registry)?;
+        for warning in &loaded.warnings {
+            tracing::warn!("registry.json: {warning}");
+        }
+        registry::sync_registry_from_files(&mut loaded.registry, &self.config.workspace, None)
+            .map_err(RunError::Registry)?;
+        registry::save_registry(&path, &mut loaded.registry).map_err(RunError::Registry)?;
+        Ok(loaded.registry)
+    }
+
+    pub(super) fn write_activation(
+        &self,
+        report: &Value,
+        i: u32,
+        name: &str,
+    ) -> Result<(), RunError> {
+        let write = |path: std::path::PathBuf| {
+            crate::harness::json::write_json_atomic(&path, report)
+                .map_err(|e| RunError::write("activation.json", e))
+        };
+        write(self.config.workspace.join(".harnessgym/activation.json"))?;
+        write(self.layout.iteration_dir(i).join(name))
+    }
+
+    async fn open_session(
+        &mut self,
+        start: &Snapshot,
+        result: &ResultFile,
+    ) -> Result<Session, RunError> {
+        let line = self.display.start("  session container".to_string(), None);
+        let mut spec = crate::sandbox::ContainerSpec::new(&self.config.image);
+        spec.limits = self.config.limits;
+        spec.network = self.config.network.clone();
+        let container = self.store.start(start, &spec, Role::Session).await?;
+        let session = Session::new(container, start.image_id.clone());
+        bundle::push(&session, &self.config.workspace).await?;
+        result.push(&session).await?;
+        self.display.finish(line, "ready");
+        Ok(session)
+    }
+
+    async fn phases(
+        &mut self,
+        session: &Session,
+        result: &mut ResultFile,
+        i: u32,
+        registry: &Registry,
+        report: &Value,
+    ) -> Result<Phases, RunError> {
+        let ctx = phase_ctx(self.config, &self.layout, session, i, PhaseKind::Attempt);
+        let prompt = prompts::attempt(self, registry, report, i)?;
+        let label = format!("iteration {i}/{} attempt", self.config.iterations);
+        let attempt = phases::shown(
+            &mut self.display,
+            &ctx,
+            &label,
+            self.runner.start_attempt(&ctx, &prompt),
+        )
+        .await?;
+        phases::record(session, result, "attempt", PhaseKind::Attempt, &attempt).await?;
+        let stop = self.stop_reached(result);
+        let solved = is_solved_and_verified(result.get());
+        let no_target = self.config.stop_score.is_none();
+        if stop || (solved && no_target && !self.config.build_after_solve) {
+            return Ok(Phases {
+                attempt,
+                reflection: None,
+                build: None,
+                solved: true,
+                stop: true,
+            });
+        }
+        let (reflection, build) = self.reflect_and_build(session, result, i, &attempt).await?;
+        if solved && no_target {
+            // --build-after-solve: the tooling was built on top of a verified solve.
+            result
+                .update(json!({"status": "solved", "verified": true, "primary_task_solved_before_build": true}))
+                .map_err(|e| RunError::write("result.json", e))?;
+            return Ok(Phases {
+                attempt,
+                reflection: Some(reflection),
+                build: Some(build),
+                solved: true,
+                stop: true,
+            });
+        }
+        let solved = is_solved_and_verified(result.get());
+        let stop = self.stop_reached(result) || (solved && no_target);
+        Ok(Phases {
+            attempt,
+            reflection: Some(reflection),
+            build: Some(build),
+            solved: solved || stop,
+            stop,
+        })
+    }
+
+    /// A stop score counts only for a verified result (fix of reference §14.3).
+    fn stop_reached(&self, result: &ResultFile) -> bool {
+        let score = extract_score(result.get(), &self.config.score_key);
+        reached_stop_score(score, self.config.stop_score, self.config.higher_is_better)
+            && is_verified(result.get())
+    }
+
+    async fn reflect_and_build(
+        &mut self,
+        session: &Session,
+        result: &mut ResultFile,
+        i: u32,
+        attempt: &RunnerResult,
+    ) -> Result<(RunnerResult, RunnerResult), RunError> {
+        let ctx = phase_ctx(self.config, &self.layout, session, i, PhaseKind::Reflection);
+        let prompt = prompts::reflection(self, result.get(), i)?;
+        let label = format!("iteration {i}/{} reflect", self.config.iterations);
+        let resume = attempt.session_id.as_deref();
+        let reflection = phases::shown(
+            &mut self.display,
+            &ctx,
+            &label,
+            self.runner.reflect(&ctx, &prompt, resume),
+        )
+        .await?;
+        phases::record(
+            session,
+            result,
+            "reflection",
+            PhaseKind::Reflection,
+            &reflection,
+        )
+        .await?;
+        let stdout = std::fs::read_to_string(&reflection.stdout_path).unwrap_or_default();
+        let selected = crate::harness::result::selected_improvement(result.get(), &stdout);
+        let ctx = phase_ctx(self.config, &self.layout, session, i, PhaseKind::Build);
+        let prompt = prompts::build(self, &selected, i)?;
+        let label = format!("iteration {i}/{} build", self.config.iterations);
+        let resume = reflection
+            .session_id
+            .as_deref()
+            .or(attempt.session_id.as_deref());
+        let build = phases::shown(
+            &mut self.display,
+            &ctx,
+            &label,
+            self.runner.build_tooling(&ctx, &prompt, resume),
+        )
+        .await?;
+        phases::record(session, result, "build", PhaseKind::Build, &build).await?;
+        self.finalize(session, result, i, &build).await?;
+        Ok((reflection, build))
+    }
+
+    /// After a build: artifacts back to the host, registry synced, qualification, post-build
+    /// activation, and the `tooling_built` promotion (reference §2.2 steps 17–19).
+    async fn finalize(
+        &mut self,
+        session: &Session,
+        result: &mut ResultFile,
+        i: u32,
+        build: &RunnerResult,
+    ) -> Result<(), RunError> {
+        let registry = bundle::pull(session, &self.config.workspace, i).await?;
+        let qualification = qualify::qualify(self.config, &registry, i);
+        let report = activation::report(&registry);
+        self.write_activation(&report, i, "post_build_activation.json")?;
+        let path = registry::registry_path(&self.config.workspace);
+        result
+            .update(json!({
+                "registry_artifact_count": registry.artifacts.len(),
+                "registry_path": path.display().to_string(),
+                "harness_quality_gate": report.get("quality_gate").cloned().unwrap_or(Value::Null),
+                "artifact_qualification": qualification,
+            }))
+            .map_err(|e| RunError::write("result.json", e))?;
+        if should_mark_tooling_built(result.get(), &build.status) {
+            result
+                .update(json!({"status": "tooling_built"}))
+                .map_err(|e| RunError::write("result.json", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The context of one phase. A free function so it borrows the configuration, not the loop
+/// (the runner and display are borrowed mutably at the same time).
+fn phase_ctx<'s>(
+    config: &'s super::RunConfig,
+    layout: &super::RunLayout,
+    session: &'s Session,
+    i: u32,
+    kind: PhaseKind,
+) -> PhaseContext<'s> {
+    let timeout = match kind {
+        PhaseKind::Attempt => config.attempt_timeout_for(i),
+        PhaseKind::Reflection => config.reflection_timeout,
+        PhaseKind::Build => config.build_timeout,
+    };
+    PhaseContext {
+        session,
+        run_id: &config.run_id,
+        iteration: i,
+        files: layout.phase_files(i, kind.name(), None),
+        result_rel: layout.result_rel(i),
+        timeout,
+    }
+}

@@ -1,0 +1,27 @@
+//! The loop: attempt → reflect → build → qualify → replay, one session container per iteration
+//! (reference §2). It owns the state machine and nothing else: runners act through a
+//! [`Session`], harness rules live in `crate::harness`, Docker in `crate::sandbox`.
+
+mod activation;
+mod bundle;
+mod config;
+mod display;
+mod error;
+mod iteration;
+mod layout;
+mod lock;
+mod phases;
+mod prompts;
+mod qualify;
+mod results;
+mod run;
+mod session;
+mod summary;
+
+pub use config::{ConfigError, RunConfig, parse_size};
+pub use error::RunError;
+pub use iteration::is_verified;
+pub use layout::RunLayout;
+pub use lock::{LOCK_PATH, LockError, WorkspaceLock};
+pub use run::{Loop, RunOutcome, run};
+pub use session::{PhaseContext, Session, SessionError, workspace_path, write_host_file};

@@ -1,0 +1,84 @@
+//! What a runner reports for one phase (reference §7.1), and where its files go.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// The four files every phase writes (`<phase>.{prompt,stdout,stderr,transcript}.txt`), as host
+/// paths in the iteration (or repair) directory.
+#[derive(Debug, Clone)]
+pub struct PhaseFiles {
+    /// The prompt given to the agent.
+    pub prompt: PathBuf,
+    /// The agent's standard output.
+    pub stdout: PathBuf,
+    /// The agent's standard error.
+    pub stderr: PathBuf,
+    /// A readable account of the phase.
+    pub transcript: PathBuf,
+}
+
+impl PhaseFiles {
+    /// The files of `file_stem` (`attempt`, `reflection`, `build`) in `dir`.
+    pub fn new(dir: &Path, file_stem: &str) -> Self {
+        let file = |kind: &str| dir.join(format!("{file_stem}.{kind}.txt"));
+        PhaseFiles {
+            prompt: file("prompt"),
+            stdout: file("stdout"),
+            stderr: file("stderr"),
+            transcript: file("transcript"),
+        }
+    }
+}
+
+/// The outcome of one phase, stored under `phases.<name>` in result.json.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RunnerResult {
+    /// `attempt`, `reflection` or `build` (repairs say `build`).
+    pub phase: String,
+    /// `completed`, `failed`, `timeout`, or a runner-specific word (`blocked`).
+    pub status: String,
+    /// The agent session, for resumption.
+    pub session_id: Option<String>,
+    /// Exit code of the agent process, when it ended by itself.
+    pub return_code: Option<i64>,
+    /// Whether the phase hit its timeout.
+    pub timed_out: bool,
+    /// Wall-clock seconds.
+    pub duration_seconds: f64,
+    /// Host path of standard output.
+    pub stdout_path: String,
+    /// Host path of standard error.
+    pub stderr_path: String,
+    /// Host path of the transcript.
+    pub transcript_path: String,
+    /// Host path of the prompt.
+    pub prompt_path: String,
+    /// A short message (why it failed).
+    pub message: String,
+}
+
+impl RunnerResult {
+    /// A result for `phase` with `files`, to be completed by the runner.
+    pub fn new(phase: &str, status: &str, files: &PhaseFiles) -> Self {
+        let path = |p: &PathBuf| p.display().to_string();
+        RunnerResult {
+            phase: phase.to_string(),
+            status: status.to_string(),
+            session_id: None,
+            return_code: None,
+            timed_out: false,
+            duration_seconds: 0.0,
+            stdout_path: path(&files.stdout),
+            stderr_path: path(&files.stderr),
+            transcript_path: path(&files.transcript),
+            prompt_path: path(&files.prompt),
+            message: String::new(),
+        }
+    }
+
+    /// As a JSON value (for result.json and summary.json).
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
