@@ -35,7 +35,8 @@ impl PhaseKind {
 }
 
 /// After the runner returned: pull the agent's result, store the phase under `phases.<key>`,
-/// apply the attempt fallback status, and note the container in the transcript.
+/// apply the attempt fallback status, note the container in the transcript, and push the
+/// result back so the next phase's agent sees (and keeps) what harnessgym recorded.
 pub async fn record(
     session: &Session,
     result: &mut ResultFile,
@@ -59,6 +60,7 @@ pub async fn record(
                 .map_err(|e| RunError::write("result.json", e))?;
         }
     }
+    result.push(session).await?;
     Ok(())
 }
 

@@ -4,13 +4,14 @@
 //! `.harnessgym/tools/harnessgym_fake_probe.py` and registers it; iteration ≥ 2 applies the
 //! known fix to `kernel_ops.py` (the norm as the *product* of the two square roots) and runs
 //! `python verifier.py` in the container. Every file it touches goes through the session.
+//! A workspace can replace any phase with a script (see [`super::scripted`]).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use super::{PhaseFiles, RunnerResult};
+use super::{PhaseFiles, RunnerResult, scripted};
 use crate::harness::json::{parse_json_tolerant, to_pretty_json};
 use crate::harness::registry::{Artifact, Registry, add_or_update_artifact, parse_registry_text};
 use crate::harness::result::deep_merge;
@@ -57,6 +58,9 @@ impl FakeRunner {
         prompt: &str,
     ) -> Result<RunnerResult, SessionError> {
         let started = Instant::now();
+        if let Some(run) = scripted::run(ctx, "attempt").await? {
+            return finish_script(ctx, "attempt", prompt, None, run, started);
+        }
         let outcome = if ctx.iteration <= 1 {
             blocked_attempt(ctx).await?
         } else {
@@ -72,6 +76,9 @@ impl FakeRunner {
         session_id: Option<&str>,
     ) -> Result<RunnerResult, SessionError> {
         let started = Instant::now();
+        if let Some(run) = scripted::run(ctx, "reflection").await? {
+            return finish_script(ctx, "reflection", prompt, session_id, run, started);
+        }
         let update = json!({"reflection": {
             "recommendations": [
                 "Build a reusable probe that runs the task's verifier in one step.",
@@ -99,6 +106,9 @@ impl FakeRunner {
         session_id: Option<&str>,
     ) -> Result<RunnerResult, SessionError> {
         let started = Instant::now();
+        if let Some(run) = scripted::run(ctx, "build").await? {
+            return finish_script(ctx, "build", prompt, session_id, run, started);
+        }
         ctx.session
             .write(PROBE_PATH, PROBE_SOURCE.as_bytes().to_vec(), 0o755)
             .await?;
@@ -250,6 +260,54 @@ fn harness_err(
     }
 }
 
+/// The result of a scripted phase (its stdout/stderr files are already written).
+fn finish_script(
+    ctx: &PhaseContext<'_>,
+    phase: &str,
+    prompt: &str,
+    session_id: Option<&str>,
+    run: scripted::ScriptRun,
+    started: Instant,
+) -> Result<RunnerResult, SessionError> {
+    let mut result = base_result(ctx, phase, run.status, session_id, started);
+    result.return_code = run.return_code;
+    result.timed_out = run.timed_out;
+    write_host_file(&ctx.files.prompt, prompt)?;
+    write_transcript(ctx, &result, &run.stdout)?;
+    Ok(result)
+}
+
+fn base_result(
+    ctx: &PhaseContext<'_>,
+    phase: &str,
+    status: &str,
+    session_id: Option<&str>,
+    started: Instant,
+) -> RunnerResult {
+    let session = session_id
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("fake-session-{}-{}", ctx.run_id, ctx.iteration));
+    let mut result = RunnerResult::new(phase, status, &ctx.files);
+    result.session_id = Some(session);
+    result.duration_seconds = started.elapsed().as_secs_f64();
+    result
+}
+
+fn write_transcript(
+    ctx: &PhaseContext<'_>,
+    result: &RunnerResult,
+    stdout: &str,
+) -> Result<(), SessionError> {
+    let transcript = format!(
+        "runner: fake\nphase: {}\nstatus: {}\nduration_seconds: {:.3}\nsession_id: {}\n\n{stdout}",
+        result.phase,
+        result.status,
+        result.duration_seconds,
+        result.session_id.as_deref().unwrap_or_default(),
+    );
+    write_host_file(&ctx.files.transcript, &transcript)
+}
+
 /// Write the four phase files and build the result.
 fn finish(
     ctx: &PhaseContext<'_>,
@@ -260,20 +318,11 @@ fn finish(
     started: Instant,
 ) -> Result<RunnerResult, SessionError> {
     let files: &PhaseFiles = &ctx.files;
-    let session = session_id
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("fake-session-{}-{}", ctx.run_id, ctx.iteration));
-    let mut result = RunnerResult::new(phase, outcome.status, files);
-    result.session_id = Some(session.clone());
+    let mut result = base_result(ctx, phase, outcome.status, session_id, started);
     result.return_code = Some(0);
-    result.duration_seconds = started.elapsed().as_secs_f64();
-    let transcript = format!(
-        "runner: fake\nphase: {phase}\nstatus: {}\nduration_seconds: {:.3}\nsession_id: {session}\n\n{}",
-        outcome.status, result.duration_seconds, outcome.stdout
-    );
     write_host_file(&files.prompt, prompt)?;
     write_host_file(&files.stdout, &outcome.stdout)?;
     write_host_file(&files.stderr, "")?;
-    write_host_file(&files.transcript, &transcript)?;
+    write_transcript(ctx, &result, &outcome.stdout)?;
     Ok(result)
 }

@@ -5,6 +5,7 @@
 
 mod fake;
 mod result;
+pub mod scripted;
 
 pub use fake::FakeRunner;
 pub use result::{PhaseFiles, RunnerResult};
