@@ -3,7 +3,9 @@
 CARGO ?= cargo
 # Global flags for the harnessgym binary when run through cargo (e.g. HARNESSGYM_FLAGS=-v).
 HARNESSGYM_FLAGS ?=
-HARNESSGYM := $(CARGO) run --release --quiet -- $(HARNESSGYM_FLAGS)
+# The dev profile (dependencies optimised, see Cargo.toml): `make test` then compiles only once.
+HARNESSGYM := $(CARGO) run --quiet -- $(HARNESSGYM_FLAGS)
+DEMO_DIR ?= target/demo
 
 .DEFAULT_GOAL := build
 .PHONY: build image base-image test lint demo demo-optimize bench
@@ -39,10 +41,16 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## demo / demo-optimize / bench: placeholders until their issues land (each exits 1)
-demo:
-	@echo "make demo arrives with issue 3"; exit 1
+## demo: the offline demo of the README on a copy of examples/numerical_debug_task (2 fake iterations)
+demo: image
+	rm -rf $(DEMO_DIR) && mkdir -p $(dir $(DEMO_DIR)) && cp -r examples/numerical_debug_task $(DEMO_DIR)
+	$(HARNESSGYM) run --task task.md --workspace $(DEMO_DIR) --iterations 2 \
+		--attempt-timeout 10s --build-timeout 10s --runner fake
+	cat $(DEMO_DIR)/.harnessgym/registry.json
+	ls $(DEMO_DIR)/.harnessgym/runs/*/iterations/*/
+	grep -n "norm =" $(DEMO_DIR)/kernel_ops.py
 
+## demo-optimize / bench: placeholders until their issues land (each exits 1)
 demo-optimize:
 	@echo "make demo-optimize arrives with issue 5"; exit 1
 
