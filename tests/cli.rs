@@ -140,3 +140,74 @@ async fn gc_removes_the_objects_of_a_dead_owner() {
     );
     t.cleanup().await;
 }
+
+#[tokio::test]
+async fn snapshot_export_writes_the_workspace_as_tar_gz() {
+    let t = TestRun::new("cli-export").await;
+    let host = tempfile::tempdir().expect("tempdir");
+    common::write(host.path(), "notes/a.txt", "hello\n");
+    let store = harnessgym::snapshot::SnapshotStore::new(t.engine.clone(), &t.run);
+    store
+        .baseline(common::BASE, host.path(), Default::default())
+        .await
+        .expect("baseline");
+    let out = host.path().join("baseline.tar.gz");
+    let (run, target) = (t.run.clone(), out.display().to_string());
+    let listed = {
+        let run = run.clone();
+        tokio::task::spawn_blocking(move || harnessgym(&["snapshot", "list", "--run", &run]))
+            .await
+            .expect("join")
+    };
+    assert!(
+        text(&listed.stdout).contains("baseline"),
+        "{}",
+        text(&listed.stdout)
+    );
+    let exported = tokio::task::spawn_blocking(move || {
+        harnessgym(&[
+            "snapshot", "export", "--run", &run, "--name", "baseline", "--out", &target,
+        ])
+    })
+    .await
+    .expect("join");
+    assert_eq!(
+        exported.status.code(),
+        Some(0),
+        "{}",
+        text(&exported.stderr)
+    );
+    let file = std::fs::File::open(&out).expect("the export exists");
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let names: Vec<String> = archive
+        .entries()
+        .expect("entries")
+        .map(|e| {
+            e.expect("entry")
+                .path()
+                .expect("path")
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        names.contains(&"workspace/notes/a.txt".to_string()),
+        "{names:?}"
+    );
+    let missing = tokio::task::spawn_blocking(|| {
+        harnessgym(&[
+            "snapshot",
+            "export",
+            "--run",
+            "no-such-run",
+            "--name",
+            "x",
+            "--out",
+            "/tmp/x.tar.gz",
+        ])
+    })
+    .await
+    .expect("join");
+    assert_eq!(missing.status.code(), Some(2));
+    t.cleanup().await;
+}

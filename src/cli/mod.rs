@@ -46,6 +46,9 @@ pub enum Command {
     /// Build the container images from `images/` (bootstrapping an offline Debian base if needed).
     #[command(subcommand)]
     Image(ImageCommand),
+    /// List a run's snapshots, or export one as a `.tar.gz` of its workspace.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
     /// Remove containers, volumes and snapshot images left by harnessgym processes that are gone.
     Gc(GcArgs),
     /// Check that this machine can run harnessgym: engine, limits, images, disk.
@@ -106,4 +109,27 @@ pub struct GcArgs {
     /// Remove everything of this run id (containers, snapshots), even if its owner is alive.
     #[arg(long, value_name = "RUN_ID")]
     pub run: Option<String>,
+}
+
+/// `harnessgym snapshot ...`.
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// List snapshot images (all runs, or one).
+    List {
+        /// Only this run's snapshots.
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<String>,
+    },
+    /// Write a snapshot's workspace as a gzip-compressed tar.
+    Export {
+        /// The run id.
+        #[arg(long, value_name = "RUN_ID")]
+        run: String,
+        /// The snapshot's name (`baseline`, `iteration-2`, ...; see `snapshot list`).
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }

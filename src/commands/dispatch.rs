@@ -8,7 +8,7 @@ use clap::Parser;
 
 use super::context::Context;
 use super::error::CommandError;
-use super::{doctor, gc, image, run};
+use super::{doctor, gc, image, run, snapshot};
 use crate::cli::{Cli, Command};
 use crate::diagnostics::{Diagnose, render};
 
@@ -34,6 +34,7 @@ async fn run(cli: Cli) -> ExitCode {
     let ctx = Context::new(cli.verbose, cli.quiet, cli.docker_host.as_deref(), token);
     let result = match cli.command {
         Command::Image(command) => image::run(&ctx, command).await,
+        Command::Snapshot(command) => snapshot::run(&ctx, command).await,
         Command::Gc(args) => gc::run(&ctx, args).await,
         Command::Doctor => doctor::run(&ctx).await,
         Command::Run(args) => run::run(&ctx, *args).await,

@@ -17,6 +17,14 @@ pub enum CommandError {
     /// A run failed.
     #[error(transparent)]
     Run(#[from] crate::orchestrator::RunError),
+    /// No snapshot has that run id and name.
+    #[error("run `{run}` has no snapshot named `{name}`")]
+    NoSnapshot {
+        /// Run id.
+        run: String,
+        /// Snapshot name.
+        name: String,
+    },
     /// The user pressed Ctrl-C or sent SIGTERM.
     #[error("interrupted; removed the containers this command had created")]
     Interrupted,
@@ -32,6 +40,7 @@ impl Diagnose for CommandError {
             CommandError::Image(err) => err.exit_code(),
             CommandError::Run(err) => err.exit_code(),
             CommandError::Interrupted => exit::INTERRUPTED,
+            CommandError::NoSnapshot { .. } => exit::USAGE,
             CommandError::Runtime(_) => exit::FAILURE,
         }
     }
@@ -41,6 +50,9 @@ impl Diagnose for CommandError {
             CommandError::Sandbox(err) => err.hint(),
             CommandError::Image(err) => err.hint(),
             CommandError::Run(err) => err.hint(),
+            CommandError::NoSnapshot { .. } => {
+                Some("`harnessgym snapshot list --run <id>` shows the names".into())
+            }
             _ => None,
         }
     }

@@ -7,6 +7,7 @@ mod error;
 mod gc;
 mod image;
 mod run;
+mod snapshot;
 
 pub use context::Context;
 pub use dispatch::main;
