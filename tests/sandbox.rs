@@ -69,6 +69,21 @@ async fn exec_reports_exit_code_output_and_runs_hardened() {
     t.cleanup().await;
 }
 
+/// How many `sleep` processes run in the container (the keep-alive is one).
+async fn sleeps(c: &harnessgym::sandbox::Container) -> String {
+    let ps = ExecSpec::shell(
+        "ps -eo comm= | grep -c '^sleep$' || true",
+        Duration::from_secs(10),
+    );
+    c.exec(&ps)
+        .await
+        .expect("ps")
+        .stdout
+        .text()
+        .trim()
+        .to_string()
+}
+
 #[tokio::test]
 async fn timeout_kills_a_grandchild_that_holds_the_pipe() {
     let t = TestRun::new("exec-timeout").await;
@@ -91,18 +106,7 @@ async fn timeout_kills_a_grandchild_that_holds_the_pipe() {
     assert!(out.timed_out, "reported as timed out: {out:?}");
     assert!(took < timeout + Duration::from_secs(5), "ended in {took:?}");
     assert!(!out.stdout.text().contains("never"));
-    let left = c
-        .exec(&ExecSpec::shell(
-            "ps -eo comm= | grep -c '^sleep$' || true",
-            Duration::from_secs(10),
-        ))
-        .await
-        .expect("ps");
-    assert_eq!(
-        left.stdout.text().trim(),
-        "1",
-        "only the keep-alive sleep is left"
-    );
+    assert_eq!(sleeps(&c).await, "1", "only the keep-alive sleep is left");
     c.remove().await.expect("remove");
     t.cleanup().await;
 }
@@ -129,18 +133,7 @@ async fn timeout_sweeps_a_process_that_escaped_into_its_own_session() {
         c.is_running().await.expect("inspect"),
         "the sweep spares the keep-alive"
     );
-    let left = c
-        .exec(&ExecSpec::shell(
-            "ps -eo comm= | grep -c '^sleep$' || true",
-            Duration::from_secs(10),
-        ))
-        .await
-        .expect("ps");
-    assert_eq!(
-        left.stdout.text().trim(),
-        "1",
-        "the escaped sleep was killed"
-    );
+    assert_eq!(sleeps(&c).await, "1", "the escaped sleep was killed");
     c.remove().await.expect("remove");
     t.cleanup().await;
 }

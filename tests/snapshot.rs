@@ -18,6 +18,28 @@ fn task_files(rel: &str) -> bool {
         || rel.starts_with(".git/"))
 }
 
+/// Start a session from `parent`, run `script` in it, commit it as `name`, remove it.
+async fn layer(
+    t: &TestRun,
+    store: &SnapshotStore,
+    parent: &harnessgym::snapshot::Snapshot,
+    script: &str,
+    name: &str,
+) -> harnessgym::snapshot::Snapshot {
+    let session = store
+        .start(parent, &t.spec(), Role::Session)
+        .await
+        .expect("start");
+    let out = session
+        .exec(&ExecSpec::shell(script, Duration::from_secs(20)))
+        .await
+        .expect("exec");
+    assert!(out.success(), "{}", out.stderr.text());
+    let snap = store.commit(&session, parent, name).await.expect("commit");
+    session.remove().await.expect("remove");
+    snap
+}
+
 #[tokio::test]
 async fn commit_then_write_back_only_the_changed_paths() {
     let t = TestRun::new("snap-changes").await;
@@ -38,21 +60,8 @@ async fn commit_then_write_back_only_the_changed_paths() {
         .baseline(common::BASE, host.path(), PackFilter::default())
         .await
         .expect("baseline");
-    let session = store
-        .start(&baseline, &t.spec(), Role::Session)
-        .await
-        .expect("start");
     let script = "test ! -e .harnessgym/runs && echo 'x = 2' > edit.py && rm gone.txt && mkdir -p new/deep && echo n > new/deep/n.txt && echo o > dir/new.txt && echo h > .git/HEAD2";
-    let out = session
-        .exec(&ExecSpec::shell(script, Duration::from_secs(20)))
-        .await
-        .expect("exec");
-    assert!(out.success(), "{}", out.stderr.text());
-    let snap = store
-        .commit(&session, &baseline, "iteration-1")
-        .await
-        .expect("commit");
-    session.remove().await.expect("remove");
+    let snap = layer(&t, &store, &baseline, script, "iteration-1").await;
 
     let before = std::fs::metadata(host.path().join("keep.txt"))
         .expect("stat")
@@ -96,23 +105,14 @@ async fn commit_then_write_back_only_the_changed_paths() {
     );
 
     // A second layer: the change set is relative to the baseline, not to the parent.
-    let session = store
-        .start(&snap, &t.spec(), Role::Session)
-        .await
-        .expect("start");
-    let out = session
-        .exec(&ExecSpec::shell(
-            "rm -r new && echo 3 > keep.txt",
-            Duration::from_secs(20),
-        ))
-        .await
-        .expect("exec");
-    assert!(out.success());
-    let snap2 = store
-        .commit(&session, &snap, "iteration-2")
-        .await
-        .expect("commit");
-    session.remove().await.expect("remove");
+    let snap2 = layer(
+        &t,
+        &store,
+        &snap,
+        "rm -r new && echo 3 > keep.txt",
+        "iteration-2",
+    )
+    .await;
     let fresh = tempfile::tempdir().expect("tempdir");
     let full = store
         .write_back(&baseline, fresh.path(), WriteBack::Full, task_files)
@@ -192,23 +192,8 @@ async fn a_small_change_on_a_large_workspace_costs_about_the_change() {
         .baseline(common::BASE, host.path(), PackFilter::default())
         .await
         .expect("baseline");
-    let session = store
-        .start(&baseline, &t.spec(), Role::Session)
-        .await
-        .expect("start");
-    let out = session
-        .exec(&ExecSpec::shell(
-            "head -c 1048576 /dev/urandom > change.bin",
-            Duration::from_secs(20),
-        ))
-        .await
-        .expect("exec");
-    assert!(out.success());
-    let snap = store
-        .commit(&session, &baseline, "iteration-1")
-        .await
-        .expect("commit");
-    session.remove().await.expect("remove");
+    let script = "head -c 1048576 /dev/urandom > change.bin";
+    let snap = layer(&t, &store, &baseline, script, "iteration-1").await;
 
     let size = |id: String| {
         let engine = t.engine.clone();

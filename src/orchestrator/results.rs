@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::session::{Session, SessionError};
-use crate::harness::json::{parse_json_tolerant, to_pretty_json};
+use crate::harness::json::{parse_json_tolerant, to_pretty_json, type_name};
 use crate::harness::result::{ResultError, ResultMap, apply_update, write_result};
 
 /// One iteration's result.json.
@@ -72,7 +72,7 @@ impl ResultFile {
             Ok(Value::Object(map)) => self.current = map,
             Ok(other) => self.record_error(
                 phase,
-                &format!("result.json is a JSON {}, not an object", kind(&other)),
+                &format!("result.json is a JSON {}, not an object", type_name(&other)),
             ),
             Err(err) => self.record_error(phase, &format!("result.json is not valid JSON: {err}")),
         }
@@ -92,16 +92,5 @@ impl ResultFile {
                     .insert("result_errors".into(), Value::Array(vec![entry]));
             }
         }
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
