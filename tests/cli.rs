@@ -148,7 +148,7 @@ async fn snapshot_export_writes_the_workspace_as_tar_gz() {
     common::write(host.path(), "notes/a.txt", "hello\n");
     let store = harnessgym::snapshot::SnapshotStore::new(t.engine.clone(), &t.run);
     store
-        .baseline(common::BASE, host.path(), Default::default())
+        .baseline(common::BASE, host.path(), Default::default(), None)
         .await
         .expect("baseline");
     let out = host.path().join("baseline.tar.gz");

@@ -57,7 +57,7 @@ async fn commit_then_write_back_only_the_changed_paths() {
 
     let store = SnapshotStore::new(t.engine.clone(), &t.run);
     let baseline = store
-        .baseline(common::BASE, host.path(), PackFilter::default())
+        .baseline(common::BASE, host.path(), PackFilter::default(), None)
         .await
         .expect("baseline");
     let script = "test ! -e .harnessgym/runs && echo 'x = 2' > edit.py && rm gone.txt && mkdir -p new/deep && echo n > new/deep/n.txt && echo o > dir/new.txt && echo h > .git/HEAD2";
@@ -143,7 +143,7 @@ async fn a_snapshot_exports_as_tar_gz_and_can_be_tagged() {
     write(host.path(), "a/b.txt", "bee\n");
     let store = SnapshotStore::new(t.engine.clone(), &t.run);
     let baseline = store
-        .baseline(common::BASE, host.path(), PackFilter::default())
+        .baseline(common::BASE, host.path(), PackFilter::default(), None)
         .await
         .expect("baseline");
     let best = store.tag(&baseline, "best").await.expect("tag");
@@ -189,7 +189,7 @@ async fn a_small_change_on_a_large_workspace_costs_about_the_change() {
     }
     let store = SnapshotStore::new(t.engine.clone(), &t.run);
     let baseline = store
-        .baseline(common::BASE, host.path(), PackFilter::default())
+        .baseline(common::BASE, host.path(), PackFilter::default(), None)
         .await
         .expect("baseline");
     let script = "head -c 1048576 /dev/urandom > change.bin";

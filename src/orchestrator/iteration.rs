@@ -77,7 +77,7 @@ impl Loop<'_> {
             initial,
         )
         .map_err(|e| RunError::write("result.json", e))?;
-        let session = self.open_session(&start, &result).await?;
+        let session = self.open_session(&start, &result, i).await?;
         let done = self
             .phases(&session, &mut result, i, &registry, &report)
             .await?;
@@ -138,15 +138,33 @@ impl Loop<'_> {
         write(self.layout.iteration_dir(i).join(name))
     }
 
+    /// The environment of every container of iteration `i`: where it is, which run, where MCP
+    /// telemetry goes (one file per iteration, so counts are the iteration's: fix of §14.6).
+    pub(super) fn container_env(&self, i: u32) -> Vec<String> {
+        vec![
+            "HARNESSGYM_IN_CONTAINER=1".to_string(),
+            format!("HARNESSGYM_WORKSPACE={}", crate::sandbox::WORKSPACE),
+            format!("HARNESSGYM_RUN_ID={}", self.config.run_id),
+            format!("HARNESSGYM_ITERATION={i}"),
+            format!(
+                "HARNESSGYM_MCP_TELEMETRY_PATH={}/{}/mcp_calls.jsonl",
+                crate::sandbox::WORKSPACE,
+                self.layout.iteration_rel(i)
+            ),
+        ]
+    }
+
     async fn open_session(
         &mut self,
         start: &Snapshot,
         result: &ResultFile,
+        i: u32,
     ) -> Result<Session, RunError> {
         let line = self.display.start("  session container".to_string(), None);
         let mut spec = crate::sandbox::ContainerSpec::new(&self.config.image);
         spec.limits = self.config.limits;
         spec.network = self.config.network.clone();
+        spec.env = self.container_env(i);
         let container = self.store.start(start, &spec, Role::Session).await?;
         let session = Session::new(container, start.image_id.clone());
         bundle::push(&session, &self.config.workspace).await?;

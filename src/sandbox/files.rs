@@ -106,3 +106,46 @@ fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
     );
     header
 }
+
+impl Container {
+    /// Stream the host file `source` into the container at `dir/rel` with `mode`, owned by root
+    /// (with root-owned parent directories below `dir`), so that the workload cannot replace it.
+    pub async fn install_file(
+        &self,
+        dir: &str,
+        rel: &str,
+        source: &std::path::Path,
+        mode: u32,
+    ) -> Result<(), SandboxError> {
+        let rel = rel.trim_start_matches('/').to_string();
+        let source = source.to_path_buf();
+        self.upload_tar(dir, move |writer| {
+            let io = |e| SandboxError::HostIo {
+                action: "install",
+                path: source.clone(),
+                source: e,
+            };
+            let file = std::fs::File::open(&source).map_err(io)?;
+            let size = file.metadata().map_err(io)?.len();
+            let mut builder = tar::Builder::new(writer);
+            let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+            for depth in 1..parts.len() {
+                let mut h = header(tar::EntryType::Directory, 0o755, 0);
+                h.set_uid(0);
+                h.set_gid(0);
+                let name = format!("{}/", parts[..depth].join("/"));
+                builder
+                    .append_data(&mut h, name, std::io::empty())
+                    .map_err(io)?;
+            }
+            let mut h = header(tar::EntryType::Regular, mode, size);
+            h.set_uid(0);
+            h.set_gid(0);
+            builder
+                .append_data(&mut h, parts.join("/"), file)
+                .map_err(io)?;
+            builder.finish().map_err(io)
+        })
+        .await
+    }
+}

@@ -9,4 +9,6 @@ pub mod pack;
 mod store;
 
 pub use changes::{ChangeSet, WritePlan};
-pub use store::{NAME_LABEL, REPO, Snapshot, SnapshotStore, WriteBack, WriteBackReport, tag_for};
+pub use store::{
+    HELPER_PATH, NAME_LABEL, REPO, Snapshot, SnapshotStore, WriteBack, WriteBackReport, tag_for,
+};

@@ -17,6 +17,8 @@ use super::pack::PackFilter;
 use crate::sandbox::extract::{ExtractOptions, remove_paths_safe};
 use crate::sandbox::{Container, ContainerSpec, Engine, Role, SandboxError, WORKSPACE, short_id};
 
+/// Where the harnessgym binary lives inside every container of a run.
+pub const HELPER_PATH: &str = "/opt/harnessgym/bin/harnessgym";
 /// The repository every snapshot image is tagged in.
 pub const REPO: &str = "harnessgym/snapshot";
 /// Label naming the snapshot within its run (`baseline`, `iteration-2`, `best`).
@@ -95,16 +97,23 @@ impl SnapshotStore {
     }
 
     /// Pack `workspace` into a container of `base_image` at `/workspace` (owned by `agent`) and
-    /// commit it as the run's baseline.
+    /// commit it as the run's baseline. With `helper`, that executable is installed (root-owned)
+    /// at [`HELPER_PATH`], so every container of the run has harnessgym's in-container tools
+    /// without a copy per container.
     pub async fn baseline(
         &self,
         base_image: &str,
         workspace: &Path,
         filter: PackFilter,
+        helper: Option<&Path>,
     ) -> Result<Snapshot, SandboxError> {
         let staging = self.staging(base_image).await?;
         let result = async {
             let started = Instant::now();
+            if let Some(helper) = helper {
+                let rel = HELPER_PATH.trim_start_matches('/');
+                staging.install_file("/", rel, helper, 0o755).await?;
+            }
             let stats = staging.upload_dir(workspace, filter, WORKSPACE).await?;
             tracing::info!(
                 files = stats.files,
