@@ -6,3 +6,4 @@ pub mod prompts;
 pub mod registry;
 pub mod result;
 pub mod time;
+pub mod usage;
