@@ -2,6 +2,7 @@
 //! timestamps.
 
 pub mod json;
+pub mod optimization;
 pub mod prompts;
 pub mod registry;
 pub mod result;
