@@ -1,7 +1,7 @@
 //! `harnessgym run` flags: the reference's (§1.1, same names and defaults) plus container flags.
 //!
-//! Optimization and real-runner flags arrive with their issues; until then they are not
-//! accepted, so no flag is silently ignored.
+//! Real-runner flags arrive with their runners; until then they are not accepted, so no flag is
+//! silently ignored.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -115,6 +115,31 @@ pub struct RunArgs {
     /// Same-session repair builds after a failed qualification.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub artifact_repair_attempts: u32,
+
+    /// Shell command run after every attempt (even a timed-out one) in a fresh container of the
+    /// attempt's state, network off; its stdout, one JSON object, scores and verifies it.
+    #[arg(long, value_name = "CMD")]
+    pub post_attempt_command: Option<String>,
+
+    /// Key of the score in the post-attempt command's JSON [default: --score-key].
+    #[arg(long, value_name = "K")]
+    pub post_attempt_score_key: Option<String>,
+
+    /// Timeout of the post-attempt command (the whole process tree is killed).
+    #[arg(long, value_name = "D", default_value = "2m", value_parser = parse_duration_arg)]
+    pub post_attempt_timeout: Duration,
+
+    /// Score the untouched workspace first, report improvement, keep the best workspace.
+    #[arg(long)]
+    pub optimization_mode: bool,
+
+    /// In optimization mode, write the best-scoring workspace back at the end (default).
+    #[arg(long, overrides_with = "no_restore_best")]
+    pub restore_best: bool,
+
+    /// In optimization mode, keep the final workspace instead of the best one.
+    #[arg(long)]
+    pub no_restore_best: bool,
 
     /// Image the sessions run in [default: harnessgym/base:latest].
     #[arg(long, value_name = "IMAGE")]

@@ -112,6 +112,16 @@ pub struct RunConfig {
     pub qualify_artifacts: bool,
     /// Repair budget.
     pub artifact_repair_attempts: u32,
+    /// Post-attempt command.
+    pub post_attempt_command: Option<String>,
+    /// Score key of the post-attempt command's JSON.
+    pub post_attempt_score_key: String,
+    /// Post-attempt timeout.
+    pub post_attempt_timeout: Duration,
+    /// Optimization mode.
+    pub optimization_mode: bool,
+    /// Restore the best workspace at the end (optimization mode).
+    pub restore_best: bool,
     /// Session image.
     pub image: String,
     /// Container limits.
@@ -155,12 +165,19 @@ impl RunConfig {
             runner: args.runner,
             build_after_solve: args.build_after_solve,
             stop_score: args.stop_score,
-            score_key: args.score_key,
+            score_key: args.score_key.clone(),
             higher_is_better: args.higher_is_better,
             task_state: args.task_state,
             harness_depth: args.harness_depth,
             qualify_artifacts: !args.no_qualify_artifacts,
             artifact_repair_attempts: args.artifact_repair_attempts,
+            post_attempt_command: args.post_attempt_command.filter(|c| !c.trim().is_empty()),
+            post_attempt_score_key: args
+                .post_attempt_score_key
+                .unwrap_or_else(|| args.score_key.clone()),
+            post_attempt_timeout: args.post_attempt_timeout,
+            optimization_mode: args.optimization_mode,
+            restore_best: !args.no_restore_best,
             image: args.image.unwrap_or_else(|| BASE_IMAGE.to_string()),
             limits: limits(args.cpus, &args.memory, args.pids_limit)?,
             network: args.network.unwrap_or_else(|| "none".to_string()),

@@ -79,7 +79,7 @@ impl Loop<'_> {
         .map_err(|e| RunError::write("result.json", e))?;
         let session = self.open_session(&start, &result, i).await?;
         let done = self
-            .phases(&session, &mut result, i, &registry, &report)
+            .phases(&session, &mut result, &start, i, &registry, &report)
             .await?;
         let line = self.display.start(format!("iteration {i} snapshot"), None);
         let snapshot = self
@@ -177,6 +177,7 @@ impl Loop<'_> {
         &mut self,
         session: &Session,
         result: &mut ResultFile,
+        start: &Snapshot,
         i: u32,
         registry: &Registry,
         report: &Value,
@@ -192,6 +193,7 @@ impl Loop<'_> {
         )
         .await?;
         phases::record(session, result, "attempt", PhaseKind::Attempt, &attempt).await?;
+        self.score_attempt(session, result, start, i).await?;
         let stop = self.stop_reached(result);
         let solved = is_solved_and_verified(result.get());
         let no_target = self.config.stop_score.is_none();
@@ -229,11 +231,15 @@ impl Loop<'_> {
         })
     }
 
-    /// A stop score counts only for a verified result (fix of reference §14.3).
+    /// A stop score counts only for a verified result, and, with a post command, only when
+    /// that command passed (fix of reference §14.3).
     fn stop_reached(&self, result: &ResultFile) -> bool {
         let score = extract_score(result.get(), &self.config.score_key);
+        let post_ok =
+            self.config.post_attempt_command.is_none() || self.last_post_passed == Some(true);
         reached_stop_score(score, self.config.stop_score, self.config.higher_is_better)
             && is_verified(result.get())
+            && post_ok
     }
 
     async fn reflect_and_build(

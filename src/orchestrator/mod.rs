@@ -4,6 +4,7 @@
 
 mod activation;
 mod bundle;
+mod checkpoint;
 mod config;
 mod display;
 mod error;
@@ -11,6 +12,7 @@ mod iteration;
 mod layout;
 mod lock;
 mod phases;
+mod post;
 mod prompts;
 mod qualify;
 mod results;

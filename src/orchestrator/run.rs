@@ -5,12 +5,14 @@
 use serde_json::Value;
 
 use super::RunConfig;
+use super::checkpoint::{Checkpoints, restorable};
 use super::display::Display;
 use super::error::RunError;
 use super::layout::RunLayout;
 use super::lock::WorkspaceLock;
 use super::summary;
 use crate::harness::json::write_json_atomic;
+use crate::harness::optimization::PostResult;
 use crate::harness::registry;
 use crate::runner::Runner;
 use crate::sandbox::Engine;
@@ -26,6 +28,12 @@ pub struct Loop<'a> {
     pub(super) display: Display,
     pub(super) baseline: Snapshot,
     pub(super) last: Snapshot,
+    pub(super) checkpoints: Checkpoints,
+    /// The baseline's score, only from a passing baseline command (fix of reference §14.5).
+    pub(super) baseline_score: Option<f64>,
+    pub(super) baseline_post: Option<PostResult>,
+    /// Whether the last attempt's post command passed (`None`: no post command).
+    pub(super) last_post_passed: Option<bool>,
 }
 
 /// What a finished run hands back.
@@ -108,13 +116,23 @@ async fn run_locked(
         display,
         last: baseline.clone(),
         baseline,
+        checkpoints: Checkpoints {
+            enabled: config.optimization_mode && config.restore_best,
+            ..Checkpoints::default()
+        },
+        baseline_score: None,
+        baseline_post: None,
+        last_post_passed: None,
     };
-    let (entries, scores) = run.iterations().await?;
-    run.write_back().await?;
+    run.score_baseline().await?;
+    let (entries, mut scores) = run.iterations().await?;
+    scores.extend(run.baseline_score);
+    let restore = run.finish_workspace(&entries).await?;
     let summary = summary::summary(
         config,
         &entries,
         &scores,
+        &run.optimization_summary(restore),
         run.display.wall().as_secs_f64(),
         run.display.timings(),
     );
@@ -151,20 +169,110 @@ impl Loop<'_> {
         Ok((entries, scores))
     }
 
-    /// The final task files to the host: the paths changed since the baseline, deletions
-    /// included, `.harnessgym/` left to its own sync.
-    async fn write_back(&mut self) -> Result<(), RunError> {
-        let line = self
-            .display
-            .start("task files back to the workspace".to_string(), None);
-        let report = self
-            .store
-            .write_back(
-                &self.last,
-                &self.config.workspace,
-                WriteBack::Changed,
+    /// Optimization mode with a post command scores the untouched workspace first.
+    async fn score_baseline(&mut self) -> Result<(), RunError> {
+        if !self.config.optimization_mode {
+            return Ok(());
+        }
+        let dir = self.layout.run_dir().join("baseline");
+        let baseline = self.baseline.clone();
+        let Some(post) = self.run_post(&baseline, &dir, "baseline", 0).await? else {
+            return Ok(());
+        };
+        if post.passed() {
+            self.baseline_score = post.score;
+            if let (true, Some(score)) = (self.checkpoints.enabled, post.score) {
+                self.capture(&baseline, 0, score, "baseline_post_attempt_passed")
+                    .await?;
+            }
+        }
+        self.baseline_post = Some(post);
+        Ok(())
+    }
+
+    /// The end of the run on the host: the best checkpoint's task files when restoring (then
+    /// scored again), else the final task files. Returns the restore report, if any.
+    async fn finish_workspace(&mut self, entries: &[Value]) -> Result<Option<Value>, RunError> {
+        let best = self
+            .checkpoints
+            .best
+            .clone()
+            .filter(|_| self.checkpoints.enabled);
+        let Some(best) = best else {
+            self.write_back(
+                &self.last.clone(),
+                "task files back to the workspace",
                 task_file,
             )
+            .await?;
+            return Ok(None);
+        };
+        let report = self
+            .write_back(&best, "best checkpoint back to the workspace", restorable)
+            .await?;
+        let dir = self.layout.run_dir().join("checkpoints");
+        let last_i = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+        let post = self.run_post(&best, &dir, "restored_best", last_i).await?;
+        let manifest = self
+            .checkpoints
+            .captures
+            .last()
+            .cloned()
+            .unwrap_or(Value::Null);
+        let mut restore = serde_json::json!({
+            "restored": true,
+            "restored_at": crate::harness::time::utc_now(),
+            "checkpoint_path": manifest.get("checkpoint_path"),
+            "manifest_path": manifest.get("manifest_path"),
+            "restored_file_count": report.written.len(),
+            "restored_files": report.written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "iteration": manifest.get("iteration"),
+            "score": manifest.get("score"),
+            "reason": manifest.get("reason"),
+        });
+        if let Some(post) = post {
+            restore["post_restore_passed"] = serde_json::json!(post.passed());
+            restore["post_restore"] = post.to_value();
+        }
+        if let Some(path) = entries
+            .last()
+            .and_then(|e| e.get("result_path"))
+            .and_then(Value::as_str)
+        {
+            let update =
+                serde_json::json!({"optimization": {"restored_best_checkpoint": restore.clone()}});
+            if let Value::Object(update) = update {
+                crate::harness::result::update_result(std::path::Path::new(path), update)
+                    .map_err(|e| RunError::write("result.json", e))?;
+            }
+        }
+        Ok(Some(restore))
+    }
+
+    /// The `optimization` and `best_checkpoint` blocks of summary.json (reference §3.6).
+    fn optimization_summary(&self, restore: Option<Value>) -> summary::Optimization {
+        summary::Optimization {
+            config_enabled: self.config.optimization_mode,
+            restore_best: self.config.restore_best,
+            baseline_score: self.baseline_score,
+            baseline_post: self.baseline_post.as_ref().map(PostResult::to_value),
+            captures: self.checkpoints.captures.clone(),
+            checkpoints_enabled: self.checkpoints.enabled,
+            restore,
+        }
+    }
+
+    /// Write `snapshot`'s changed paths that `keep` accepts to the host workspace.
+    async fn write_back(
+        &mut self,
+        snapshot: &Snapshot,
+        label: &str,
+        keep: fn(&str) -> bool,
+    ) -> Result<crate::snapshot::WriteBackReport, RunError> {
+        let line = self.display.start(label.to_string(), None);
+        let report = self
+            .store
+            .write_back(snapshot, &self.config.workspace, WriteBack::Changed, keep)
             .await?;
         let word = format!(
             "{} written, {} removed",
@@ -172,6 +280,6 @@ impl Loop<'_> {
             report.removed.len()
         );
         self.display.finish(line, &word);
-        Ok(())
+        Ok(report)
     }
 }

@@ -36,11 +36,11 @@ pub fn run_config(config: &RunConfig, image_id: &str, engine: &EngineInfo) -> Va
         "task_state": match config.task_state { TaskStateChoice::Continue => "continue", TaskStateChoice::Reset => "reset" },
         "attempt_only": false,
         "harness_depth": match config.harness_depth { DepthChoice::Standard => "standard", DepthChoice::Deep => "deep" },
-        "post_attempt_command": null,
-        "post_attempt_score_key": config.score_key,
-        "post_attempt_timeout_seconds": 120,
-        "optimization_mode": false,
-        "restore_best": true,
+        "post_attempt_command": config.post_attempt_command,
+        "post_attempt_score_key": config.post_attempt_score_key,
+        "post_attempt_timeout_seconds": seconds(config.post_attempt_timeout),
+        "optimization_mode": config.optimization_mode,
+        "restore_best": config.restore_best,
         "qualify_artifacts": config.qualify_artifacts,
         "artifact_repair_attempts": config.artifact_repair_attempts,
         "harnessgym": {
@@ -67,11 +67,74 @@ pub fn best_score(scores: &[f64], higher_is_better: bool) -> Option<f64> {
     })
 }
 
+/// What the loop knows about optimization at the end of a run.
+#[derive(Debug, Default)]
+pub struct Optimization {
+    /// `--optimization-mode`.
+    pub config_enabled: bool,
+    /// `--restore-best`.
+    pub restore_best: bool,
+    /// The passing baseline's score.
+    pub baseline_score: Option<f64>,
+    /// The baseline command's record.
+    pub baseline_post: Option<Value>,
+    /// Checkpoint manifests, in order.
+    pub captures: Vec<Value>,
+    /// Whether checkpoints were taken.
+    pub checkpoints_enabled: bool,
+    /// The restore report, when the best was restored.
+    pub restore: Option<Value>,
+}
+
+fn optimization_blocks(config: &RunConfig, o: &Optimization, best: Option<f64>) -> (Value, Value) {
+    let improved = best.zip(o.baseline_score).is_some_and(|(b, base)| {
+        crate::harness::result::is_better_score(b, base, config.higher_is_better)
+    });
+    let latest = o.captures.last().cloned().unwrap_or(Value::Null);
+    let mut checkpoint = json!({
+        "enabled": o.checkpoints_enabled,
+        "restored": o.restore.is_some(),
+        "captures": o.captures,
+        "latest": latest,
+    });
+    if config.optimization_mode && !o.restore_best {
+        checkpoint["reason"] = json!("disabled_by_config");
+    } else if o.checkpoints_enabled && o.captures.is_empty() {
+        checkpoint["reason"] = json!("no_checkpoint_captured");
+    }
+    if let Some(restore) = &o.restore {
+        checkpoint["restore"] = restore.clone();
+    }
+    let mut optimization = json!({
+        "enabled": o.config_enabled,
+        "score_key": config.score_key,
+        "higher_is_better": config.higher_is_better,
+        "baseline_score": o.baseline_score,
+        "best_score": best,
+        "improved": improved,
+        "restore_best": o.restore_best,
+        "best_checkpoint": latest,
+    });
+    if let (Some(b), Some(base)) = (best, o.baseline_score) {
+        optimization["absolute_delta_from_baseline"] = json!(b - base);
+        if base != 0.0 {
+            let (key, value) = if config.higher_is_better {
+                ("relative_improvement", b / base - 1.0)
+            } else {
+                ("relative_reduction", 1.0 - b / base)
+            };
+            optimization[key] = json!(value);
+        }
+    }
+    (optimization, checkpoint)
+}
+
 /// The summary of a finished (or interrupted) run.
 pub fn summary(
     config: &RunConfig,
     iterations: &[Value],
     scores: &[f64],
+    optimization: &Optimization,
     wall_seconds: f64,
     timings: &[(String, std::time::Duration)],
 ) -> Value {
@@ -88,15 +151,17 @@ pub fn summary(
         .iter()
         .map(|e| json!({"iteration": e.get("iteration"), "status": "passed", "active_mcp_count": 0, "inactive_mcp_count": 0, "active_tool_count": 0}))
         .collect();
+    let best = best_score(scores, config.higher_is_better);
+    let (optimization_block, checkpoint_block) = optimization_blocks(config, optimization, best);
     json!({
         "run_id": config.run_id,
         "iterations": iterations,
         "final_status": final_status,
         "solved": solved,
-        "best_score": best_score(scores, config.higher_is_better),
-        "baseline_post_attempt": null,
-        "optimization": {"enabled": false, "improved": false},
-        "best_checkpoint": {"enabled": false, "restored": false, "captures": []},
+        "best_score": best,
+        "baseline_post_attempt": optimization.baseline_post,
+        "optimization": optimization_block,
+        "best_checkpoint": checkpoint_block,
         "artifact_qualification": {"template": null, "reports": []},
         "harness_usage": [],
         "harness_quality_gates": gates,
