@@ -9,7 +9,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 mod run;
 
-pub use run::{DepthChoice, RunArgs, RunnerChoice, TaskStateChoice};
+pub use run::{DepthChoice, RunArgs, RunnerChoice, Schedule, TaskStateChoice};
 
 /// Make coding agents better at hard tasks by making them build their own tooling — with every
 /// piece of agent-side work in a fresh, hardened Docker container.

@@ -10,6 +10,15 @@ use clap::{ArgGroup, Args, ValueEnum};
 
 use crate::duration::{parse_duration_arg, parse_duration_list_arg};
 
+/// A comma-separated list of durations, parsed as one value (clap would otherwise read an
+/// `Option<Vec<_>>` field as a flag taking several values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule(pub Vec<Duration>);
+
+fn parse_schedule(text: &str) -> Result<Schedule, String> {
+    parse_duration_list_arg(text).map(Schedule)
+}
+
 /// Which agent backend runs the sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RunnerChoice {
@@ -61,8 +70,8 @@ pub struct RunArgs {
     pub attempt_timeout: Duration,
 
     /// Per-iteration attempt budgets, comma separated (`10m,20m`); the last one repeats.
-    #[arg(long, value_name = "LIST", value_parser = parse_duration_list_arg)]
-    pub attempt_timeouts: Option<Vec<Duration>>,
+    #[arg(long, value_name = "LIST", value_parser = parse_schedule)]
+    pub attempt_timeouts: Option<Schedule>,
 
     /// Build-phase timeout, also used for every repair build.
     #[arg(long, value_name = "D", default_value = "20m", value_parser = parse_duration_arg)]

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::Parser as _;
 
 use super::context::Context;
 use super::error::CommandError;
@@ -14,7 +14,10 @@ use crate::diagnostics::{Diagnose, render};
 
 /// Run the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
     init_tracing(cli.verbose, cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -43,6 +46,32 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => report(&err),
     }
+}
+
+/// `--help` and `--version` print as clap renders them; a usage error is one line like every
+/// other failure, then a hint.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) || matches!(
+        err.kind(),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return ExitCode::from(if err.use_stderr() {
+            crate::exit::USAGE
+        } else {
+            crate::exit::SUCCESS
+        });
+    }
+    let rendered = err.render().to_string();
+    let first = rendered.lines().next().unwrap_or_default();
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    eprintln!("harnessgym: error: {message}");
+    eprintln!("  hint: see `harnessgym --help` or `harnessgym <command> --help`");
+    ExitCode::from(crate::exit::USAGE)
 }
 
 fn report(err: &CommandError) -> ExitCode {

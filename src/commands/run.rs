@@ -7,6 +7,7 @@ use super::error::CommandError;
 use crate::cli::RunArgs;
 use crate::exit;
 use crate::orchestrator::{self, RunConfig, RunError};
+use crate::sandbox::Selector;
 
 /// Run the loop once; exit 0 whether or not the task was solved.
 pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8, CommandError> {
@@ -19,7 +20,21 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8, CommandError> {
             .await
             .map_err(CommandError::from)
     };
-    let outcome = ctx.guarded(&engine, work).await?;
+    let outcome = match ctx.guarded(&engine, work).await {
+        Ok(outcome) => outcome,
+        Err(CommandError::Interrupted) => {
+            // An interrupted run keeps nothing in the engine: its snapshots go too (a finished
+            // run keeps them until `gc`). Its files under .harnessgym/runs stay for the user.
+            let report = engine
+                .reap(&Selector::Run(config.run_id.clone()), true)
+                .await;
+            for err in report.errors {
+                tracing::warn!("cleanup: {err}");
+            }
+            return Err(CommandError::Interrupted);
+        }
+        Err(err) => return Err(err),
+    };
     if config.json {
         let text = crate::harness::json::to_pretty_json(&outcome.summary)
             .map_err(|e| RunError::write("the summary", e))?;

@@ -159,7 +159,7 @@ impl RunConfig {
             task_path,
             iterations: args.iterations,
             attempt_timeout: args.attempt_timeout,
-            attempt_timeouts: args.attempt_timeouts.unwrap_or_default(),
+            attempt_timeouts: args.attempt_timeouts.map(|s| s.0).unwrap_or_default(),
             build_timeout: args.build_timeout,
             reflection_timeout: args.reflection_timeout.unwrap_or(args.build_timeout),
             runner: args.runner,

@@ -62,25 +62,32 @@ impl Engine {
         let mut spec = spec.clone();
         spec.labels.extend(self.labels(run, role));
         let options = CreateContainerOptionsBuilder::new().build();
-        let created = within(
-            deadline::QUICK,
-            self.docker
-                .create_container(Some(options), spec.to_create_body()),
-        )
-        .await
-        .map_err(|source| {
-            if source.is_not_found() {
-                SandboxError::ImageMissing {
-                    image: spec.image.clone(),
+        let engine = self.clone();
+        let body = spec.to_create_body();
+        // Tracked from inside the task: a container created after Ctrl-C is still removed.
+        let created = self
+            .detached(async move {
+                let created = within(
+                    deadline::QUICK,
+                    engine.docker.create_container(Some(options), body),
+                )
+                .await?;
+                engine.track(&created.id);
+                Ok(created)
+            })
+            .await
+            .map_err(|source| {
+                if source.is_not_found() {
+                    SandboxError::ImageMissing {
+                        image: spec.image.clone(),
+                    }
+                } else {
+                    SandboxError::CreateContainer {
+                        image: spec.image.clone(),
+                        source,
+                    }
                 }
-            } else {
-                SandboxError::CreateContainer {
-                    image: spec.image.clone(),
-                    source,
-                }
-            }
-        })?;
-        self.track(&created.id);
+            })?;
         tracing::debug!(id = short_id(&created.id), image = %spec.image, "created container");
         Ok(Container {
             engine: self.clone(),
@@ -182,15 +189,17 @@ impl Container {
             labels: Some(labels),
             ..Default::default()
         };
-        let response = within(
-            deadline::HEAVY,
-            self.engine.docker.commit_container(options, config),
-        )
-        .await
-        .map_err(|source| SandboxError::Commit {
-            id: self.short(),
-            source,
-        })?;
+        let docker = self.engine.docker.clone();
+        let response = self
+            .engine
+            .detached(async move {
+                within(deadline::HEAVY, docker.commit_container(options, config)).await
+            })
+            .await
+            .map_err(|source| SandboxError::Commit {
+                id: self.short(),
+                source,
+            })?;
         Ok(response.id)
     }
 

@@ -12,7 +12,7 @@ use bollard::Docker;
 use bollard::query_parameters::RemoveContainerOptionsBuilder;
 
 use super::deadline::{self, within};
-use super::error::SandboxError;
+use super::error::{CallError, SandboxError};
 use super::labels::{Owner, Role};
 
 /// The local socket used when neither `--docker-host` nor `DOCKER_HOST` is set.
@@ -52,7 +52,42 @@ pub struct Engine {
     host: String,
     owner: Owner,
     live: Arc<Mutex<BTreeSet<String>>>,
+    pending: Arc<Pending>,
 }
+
+/// Engine operations that create objects and are still running.
+///
+/// Dropping a request does not stop the engine: a commit or create already sent completes after
+/// the caller is gone (e.g. on Ctrl-C). Such operations run as tasks of their own, counted here,
+/// so that shutdown can wait for them and then remove what they made.
+#[derive(Default)]
+struct Pending {
+    count: std::sync::atomic::AtomicUsize,
+    done: tokio::sync::Notify,
+}
+
+struct PendingGuard(Arc<Pending>);
+
+impl PendingGuard {
+    fn new(pending: Arc<Pending>) -> Self {
+        pending
+            .count
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        PendingGuard(pending)
+    }
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.0
+            .count
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.done.notify_waiters();
+    }
+}
+
+/// How long shutdown waits for object-creating operations still in flight.
+const PENDING_GRACE: std::time::Duration = std::time::Duration::from_secs(120);
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -101,6 +136,7 @@ impl Engine {
             host: host.to_string(),
             owner: Owner::current(),
             live: Arc::new(Mutex::new(BTreeSet::new())),
+            pending: Arc::new(Pending::default()),
         })
     }
 
@@ -110,6 +146,7 @@ impl Engine {
         Engine {
             owner,
             live: Arc::new(Mutex::new(BTreeSet::new())),
+            pending: Arc::new(Pending::default()),
             ..self.clone()
         }
     }
@@ -184,11 +221,47 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    /// Remove every container this process created and has not removed yet, all at once.
+    /// Run an object-creating operation as a task of its own, counted as pending until the
+    /// engine answers, even if the caller stops waiting.
+    pub(crate) async fn detached<T, F>(&self, operation: F) -> Result<T, CallError>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T, CallError>> + Send + 'static,
+    {
+        let guard = PendingGuard::new(self.pending.clone());
+        let task = tokio::spawn(async move {
+            let outcome = operation.await;
+            drop(guard);
+            outcome
+        });
+        task.await.unwrap_or_else(|_| Err(CallError::Aborted))
+    }
+
+    /// Wait (bounded) until no object-creating operation is in flight.
+    pub async fn settle(&self) {
+        let wait = async {
+            loop {
+                let notified = self.pending.done.notified();
+                if self.pending.count.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        if tokio::time::timeout(PENDING_GRACE, wait).await.is_err() {
+            tracing::warn!(
+                "engine operations still running after {PENDING_GRACE:?}; not waiting longer"
+            );
+        }
+    }
+
+    /// Remove every container this process created and has not removed yet, all at once,
+    /// after the operations still in flight have finished.
     ///
     /// Called on every exit path. Failures are collected, not short-circuited: one container
     /// that cannot be removed must not abandon the others.
     pub async fn shutdown(&self) -> Vec<SandboxError> {
+        self.settle().await;
         let ids = self.live_containers();
         let removals = ids.iter().map(|id| self.remove_container_by_id(id));
         futures::future::join_all(removals)

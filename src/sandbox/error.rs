@@ -18,6 +18,9 @@ pub enum CallError {
     /// The engine did not answer within the call's deadline.
     #[error("no answer from the Docker engine within {0:?}")]
     Deadline(Duration),
+    /// The task waiting for the engine was aborted (the runtime is shutting down).
+    #[error("the operation was aborted")]
+    Aborted,
 }
 
 impl CallError {
