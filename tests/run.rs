@@ -179,6 +179,21 @@ fn tooling_phases_ran(t: &TestRun, ws: &Path, i: u32) -> [bool; 2] {
     ["reflection.prompt.txt", "build.prompt.txt"].map(|f| iter_file(t, ws, i, f).exists())
 }
 
+/// `(name, content)` of every iteration file of the run whose name ends with `suffix`.
+fn phase_files(run_dir: &Path, suffix: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for iteration in std::fs::read_dir(run_dir.join("iterations")).expect("ls iterations") {
+        for entry in std::fs::read_dir(iteration.expect("entry").path()).expect("ls") {
+            let path = entry.expect("entry").path();
+            let name = path.display().to_string();
+            if name.ends_with(suffix) {
+                found.push((name, read(&path)));
+            }
+        }
+    }
+    found
+}
+
 /// A phase script that writes `json` as the whole result.json.
 fn writes_result(json: &str) -> String {
     format!("cat > \"$HARNESSGYM_RESULT\" <<'EOF'\n{json}\nEOF\n")
@@ -226,29 +241,15 @@ async fn the_demo_builds_the_probe_then_solves_and_fixes_the_kernel_on_the_host(
     );
     assert!(!kernel.contains("math.sqrt(sum(x * x for x in a)) + math.sqrt("));
 
-    let mut transcripts = 0;
-    let mut prompts = Vec::new();
-    for i in 1..=2 {
-        for entry in std::fs::read_dir(dir.join(format!("iterations/{i}"))).expect("ls") {
-            let path = entry.expect("entry").path();
-            let name = path
-                .file_name()
-                .expect("name")
-                .to_string_lossy()
-                .into_owned();
-            if name.ends_with(".transcript.txt") {
-                transcripts += 1;
-                let body = read(&path);
-                assert!(
-                    body.contains("container_id: ") && body.contains("image_id: "),
-                    "{name}: {body}"
-                );
-            } else if name.ends_with(".prompt.txt") {
-                prompts.push((name, read(&path)));
-            }
-        }
+    let transcripts = phase_files(&dir, ".transcript.txt");
+    for (name, body) in &transcripts {
+        assert!(
+            body.contains("container_id: ") && body.contains("image_id: "),
+            "{name}: {body}"
+        );
     }
-    assert_eq!(transcripts, 4, "attempt, reflection, build, attempt");
+    let prompts = phase_files(&dir, ".prompt.txt");
+    assert_eq!(transcripts.len(), 4, "attempt, reflection, build, attempt");
     let host = ws.path().canonicalize().expect("canonical");
     let host = host.display().to_string();
     for (name, prompt) in &prompts {
@@ -679,16 +680,17 @@ async fn a_second_run_is_refused_and_ctrl_c_stops_the_first_cleanly() {
     );
     assert!(lock.exists(), "the refused run must not touch the lock");
 
-    // Interrupt while the attempt runs in its container.
-    let in_session = wait_for(Duration::from_secs(60), async || {
-        containers_of(&t).await > 0
+    // Interrupt while the attempt runs in its session container.
+    let stdout = iter_file(&t, ws.path(), 1, "attempt.stdout.txt");
+    let attempting = wait_for(Duration::from_secs(60), async || {
+        std::fs::read_to_string(&stdout).is_ok_and(|s| s.contains("started"))
     })
     .await;
+    assert!(attempting, "the first run's attempt never started");
     assert!(
-        in_session,
-        "the first run never started its session container"
+        containers_of(&t).await > 0,
+        "no session container while the attempt runs"
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
     let kill = Command::new("kill")
         .args(["-INT", &pid.to_string()])
         .status()
