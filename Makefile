@@ -6,6 +6,7 @@ HARNESSGYM_FLAGS ?=
 # The dev profile (dependencies optimised, see Cargo.toml): `make test` then compiles only once.
 HARNESSGYM := $(CARGO) run --quiet -- $(HARNESSGYM_FLAGS)
 DEMO_DIR ?= target/demo
+DEMO_OPT_DIR ?= target/demo-optimize
 
 .DEFAULT_GOAL := build
 .PHONY: build image base-image test lint demo demo-optimize bench
@@ -50,9 +51,16 @@ demo: image
 	ls $(DEMO_DIR)/.harnessgym/runs/*/iterations/*/
 	grep -n "norm =" $(DEMO_DIR)/kernel_ops.py
 
-## demo-optimize / bench: placeholders until their issues land (each exits 1)
-demo-optimize:
-	@echo "make demo-optimize arrives with issue 5"; exit 1
+## demo-optimize: optimization mode offline on a copy of examples/c_kernel_optimization_task: the baseline
+## score, iteration 1 (faster), iteration 2 (slower), and the best workspace restored and scored again
+demo-optimize: image
+	rm -rf $(DEMO_OPT_DIR) && mkdir -p $(dir $(DEMO_OPT_DIR)) && cp -r examples/c_kernel_optimization_task $(DEMO_OPT_DIR)
+	$(HARNESSGYM) run --task task.md --workspace $(DEMO_OPT_DIR) --iterations 2 \
+		--attempt-timeout 1m --build-timeout 1m --runner fake --optimization-mode \
+		--post-attempt-command "python3 benchmark.py --json --mode final" --score-key best_cycles
+	cat $(DEMO_OPT_DIR)/.harnessgym/runs/*/checkpoints/best_manifest.json
+
+## bench: placeholder until its issue lands (exits 1)
 
 bench:
 	@echo "make bench arrives with a later issue (not filed yet)"; exit 1

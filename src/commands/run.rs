@@ -9,6 +9,16 @@ use crate::exit;
 use crate::orchestrator::{self, RunConfig, RunError};
 use crate::sandbox::Selector;
 
+/// A number as Python prints it (`4.0`), `None` when absent: the closing lines keep the
+/// reference's format so scripts that read them keep working.
+fn python_repr(value: Option<&Value>) -> String {
+    match value.and_then(Value::as_f64) {
+        Some(v) if v.fract() == 0.0 && v.abs() < 1e16 => format!("{v:.1}"),
+        Some(v) => v.to_string(),
+        None => "None".to_string(),
+    }
+}
+
 /// Run the loop once; exit 0 whether or not the task was solved.
 pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8, CommandError> {
     let cwd = std::env::current_dir()
@@ -65,6 +75,22 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8, CommandError> {
         if let Some(path) = &outcome.final_result {
             println!("Final result: {path}");
         }
+    }
+    if config.optimization_mode {
+        let block = &summary["optimization"];
+        let improved = block
+            .get("improved")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        println!(
+            "Optimization improved: {}",
+            if improved { "True" } else { "False" }
+        );
+        println!(
+            "Baseline score: {}",
+            python_repr(block.get("baseline_score"))
+        );
+        println!("Best score: {}", python_repr(block.get("best_score")));
     }
     Ok(exit::SUCCESS)
 }
