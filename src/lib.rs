@@ -6,6 +6,7 @@
 //! one way: [`cli`] → [`commands`] → {[`image`], [`snapshot`]} → [`sandbox`], and only
 //! [`sandbox`] talks to Docker.
 
+pub mod activation;
 pub mod cli;
 pub mod commands;
 pub mod diagnostics;
@@ -13,6 +14,7 @@ pub mod duration;
 pub mod exit;
 pub mod harness;
 pub mod image;
+pub mod mcp;
 pub mod orchestrator;
 pub mod progress;
 pub mod runner;

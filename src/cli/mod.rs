@@ -53,6 +53,12 @@ pub enum Command {
     Gc(GcArgs),
     /// Check that this machine can run harnessgym: engine, limits, images, disk.
     Doctor,
+    /// The MCP helpers that run inside containers (`mcp-proxy`, `mcp-bridge`, `mcp-call`).
+    #[command(flatten)]
+    Mcp(crate::mcp::McpCommand),
+    /// Commands the host runs inside containers (not for direct use).
+    #[command(subcommand, hide = true)]
+    Internal(InternalCommand),
 }
 
 /// `harnessgym image ...`.
@@ -132,4 +138,11 @@ pub enum SnapshotCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+}
+
+/// `harnessgym internal ...`: run by the host inside containers.
+#[derive(Debug, Subcommand)]
+pub enum InternalCommand {
+    /// Activate the workspace's bundle and print the report (refuses outside a container).
+    Activate(crate::activation::ActivateArgs),
 }

@@ -8,8 +8,8 @@ use clap::Parser as _;
 
 use super::context::Context;
 use super::error::CommandError;
-use super::{doctor, gc, image, run, snapshot};
-use crate::cli::{Cli, Command};
+use super::{doctor, gc, image, mcp, run, snapshot};
+use crate::cli::{Cli, Command, InternalCommand};
 use crate::diagnostics::{Diagnose, render};
 
 /// Run the binary.
@@ -40,6 +40,10 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Snapshot(command) => snapshot::run(&ctx, command).await,
         Command::Gc(args) => gc::run(&ctx, args).await,
         Command::Doctor => doctor::run(&ctx).await,
+        Command::Mcp(command) => mcp::run(&ctx, command).await,
+        Command::Internal(InternalCommand::Activate(args)) => crate::activation::run_internal(args)
+            .await
+            .map_err(Into::into),
         Command::Run(args) => run::run(&ctx, *args).await,
     };
     match result {

@@ -14,6 +14,9 @@ pub enum CommandError {
     /// Building or bootstrapping an image failed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// In-container activation failed.
+    #[error(transparent)]
+    Activation(#[from] crate::activation::ActivationError),
     /// A run failed.
     #[error(transparent)]
     Run(#[from] crate::orchestrator::RunError),
@@ -39,6 +42,7 @@ impl Diagnose for CommandError {
             CommandError::Sandbox(err) => err.exit_code(),
             CommandError::Image(err) => err.exit_code(),
             CommandError::Run(err) => err.exit_code(),
+            CommandError::Activation(err) => err.exit_code(),
             CommandError::Interrupted => exit::INTERRUPTED,
             CommandError::NoSnapshot { .. } => exit::USAGE,
             CommandError::Runtime(_) => exit::FAILURE,
@@ -50,6 +54,7 @@ impl Diagnose for CommandError {
             CommandError::Sandbox(err) => err.hint(),
             CommandError::Image(err) => err.hint(),
             CommandError::Run(err) => err.hint(),
+            CommandError::Activation(err) => err.hint(),
             CommandError::NoSnapshot { .. } => {
                 Some("`harnessgym snapshot list --run <id>` shows the names".into())
             }

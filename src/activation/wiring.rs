@@ -1,0 +1,285 @@
+//! What activation writes for the agents (reference §6.4–§6.6, §7.3), as pure renderers.
+//!
+//! - `.codex/config.toml`: the block between [`BEGIN_MARKER`] and [`END_MARKER`] is replaced
+//!   (other content kept; the block is removed when no server is active). Each active server is
+//!   launched through the in-container helper, `harnessgym mcp-proxy ... -- <command> <args>`,
+//!   with `tool_timeout_sec = tool + 5` and `HARNESSGYM_WORKSPACE` in its environment (fix of
+//!   §14.7). TOML strings are JSON-quoted, as in the reference.
+//! - `.harnessgym/claude_mcp_config.json`: the §7.3 shape with `harnessgym mcp-bridge` in place
+//!   of the Python bridge; workspace-relative commands and arguments made absolute.
+//! - `.harnessgym/runtime/mcp_call.py`: a thin Python shim that `exec`s `harnessgym mcp-call`,
+//!   kept because prompts and committed skills reference it.
+//!
+//! Every path is a container path. Both helpers get the run's telemetry file, run id and
+//! iteration so each `tools/call` is logged per run and iteration (fix of §14.6).
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::manifest::McpServer;
+use super::paths::{display, join_normalized};
+
+/// First line of the generated block in `.codex/config.toml`.
+pub const BEGIN_MARKER: &str = "# BEGIN HARNESSGYM MCP";
+/// Last line of the generated block in `.codex/config.toml`.
+pub const END_MARKER: &str = "# END HARNESSGYM MCP";
+/// The Codex project configuration, relative to the workspace.
+pub const CODEX_CONFIG_PATH: &str = ".codex/config.toml";
+/// The Claude Code MCP configuration, relative to the workspace.
+pub const CLAUDE_CONFIG_PATH: &str = ".harnessgym/claude_mcp_config.json";
+/// The `mcp_call.py` shim, relative to the workspace.
+pub const MCP_CALL_SHIM_PATH: &str = ".harnessgym/runtime/mcp_call.py";
+/// How agents are told to call a tool.
+pub const MCP_CALL_USAGE: &str = "python3 .harnessgym/runtime/mcp_call.py --server <name> --tool <tool> --arguments '<json-object>'";
+/// Where the harnessgym binary lives in every container.
+pub const DEFAULT_HELPER_BINARY: &str = crate::snapshot::HELPER_PATH;
+
+/// How the in-container helper is invoked for this activation.
+#[derive(Debug, Clone, Copy)]
+pub struct HelperInvocation<'a> {
+    /// The harnessgym binary in the container.
+    pub helper_binary: &'a str,
+    /// The workspace in the container.
+    pub workspace: &'a Path,
+    /// Where the helpers append telemetry.
+    pub telemetry_path: &'a str,
+    /// The run id stamped on each telemetry line.
+    pub run_id: &'a str,
+    /// The iteration stamped on each telemetry line.
+    pub iteration: u32,
+}
+
+/// The report's `mcp_call_helper` entry (§6.6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct McpCallHelper {
+    /// Absolute container path of the shim.
+    pub path: String,
+    /// `.harnessgym/runtime/mcp_call.py`.
+    pub relative_path: &'static str,
+    /// The usage line.
+    pub usage: &'static str,
+}
+
+/// The `mcp_call_helper` entry for `workspace`.
+pub fn mcp_call_helper(workspace: &Path) -> McpCallHelper {
+    McpCallHelper {
+        path: display(&workspace.join(MCP_CALL_SHIM_PATH)),
+        relative_path: MCP_CALL_SHIM_PATH,
+        usage: MCP_CALL_USAGE,
+    }
+}
+
+/// `helper <subcommand> --server-name N --response-timeout T --cwd C --telemetry-path P
+/// --run-id R --iteration I -- <command> <args...>` as an argument list (without the binary).
+fn helper_args(
+    subcommand: &str,
+    server: &McpServer,
+    helper: &HelperInvocation<'_>,
+    command: String,
+    args: Vec<String>,
+) -> Vec<String> {
+    let mut all = vec![
+        subcommand.to_owned(),
+        "--server-name".to_owned(),
+        server.name.clone(),
+        "--response-timeout".to_owned(),
+        server.tool_timeout_sec.to_string(),
+        "--cwd".to_owned(),
+        display(&server.cwd),
+        "--telemetry-path".to_owned(),
+        helper.telemetry_path.to_owned(),
+        "--run-id".to_owned(),
+        helper.run_id.to_owned(),
+        "--iteration".to_owned(),
+        helper.iteration.to_string(),
+        "--".to_owned(),
+        command,
+    ];
+    all.extend(args);
+    all
+}
+
+/// A TOML basic string: JSON quoting is valid TOML.
+pub fn toml_string(value: &str) -> String {
+    Value::String(value.to_owned()).to_string()
+}
+
+/// A TOML array of strings, `["a", "b"]`.
+pub fn toml_array(values: &[String]) -> String {
+    let items: Vec<String> = values.iter().map(|v| toml_string(v)).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// A TOML key: bare when it is `[A-Za-z0-9_-]+`, quoted otherwise.
+pub fn toml_key(value: &str) -> String {
+    let bare = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        value.to_owned()
+    } else {
+        toml_string(value)
+    }
+}
+
+/// The marked block for `servers` (markers included, trailing newline).
+pub fn codex_block(servers: &[McpServer], helper: &HelperInvocation<'_>) -> String {
+    let mut lines = vec![
+        BEGIN_MARKER.to_owned(),
+        "# Generated by HarnessGym. Edit .harnessgym/mcp manifests instead.".to_owned(),
+    ];
+    for server in servers {
+        let args = helper_args(
+            "mcp-proxy",
+            server,
+            helper,
+            server.command.clone(),
+            server.args.clone(),
+        );
+        lines.push(String::new());
+        lines.push(format!("[mcp_servers.{}]", toml_key(&server.name)));
+        lines.push(format!("command = {}", toml_string(helper.helper_binary)));
+        lines.push(format!("args = {}", toml_array(&args)));
+        lines.push(format!("cwd = {}", toml_string(&display(&server.cwd))));
+        lines.push(format!(
+            "startup_timeout_sec = {}",
+            server.startup_timeout_sec
+        ));
+        lines.push(format!(
+            "tool_timeout_sec = {}",
+            server.tool_timeout_sec.saturating_add(5)
+        ));
+        lines.push("enabled = true".to_owned());
+        if !server.enabled_tools.is_empty() {
+            lines.push(format!(
+                "enabled_tools = {}",
+                toml_array(&server.enabled_tools)
+            ));
+        }
+        lines.push(format!(
+            "env = {{ HARNESSGYM_WORKSPACE = {} }}",
+            toml_string(&display(helper.workspace))
+        ));
+    }
+    lines.push(END_MARKER.to_owned());
+    lines.join("\n") + "\n"
+}
+
+/// `existing` with every complete marked block removed and `block` appended after a blank line
+/// (`activation.py:_replace_marked_block`). An empty `block` only removes.
+pub fn replace_marked_block(existing: &str, block: &str) -> String {
+    let mut kept = String::with_capacity(existing.len());
+    let mut rest = existing;
+    while let Some(begin) = rest.find(BEGIN_MARKER) {
+        let after_begin = begin + BEGIN_MARKER.len();
+        let Some(end) = rest[after_begin..].find(END_MARKER) else {
+            break;
+        };
+        let mut cut = after_begin + end + END_MARKER.len();
+        if rest[cut..].starts_with('\n') {
+            cut += 1;
+        }
+        kept.push_str(&rest[..begin]);
+        rest = &rest[cut..];
+    }
+    kept.push_str(rest);
+    let pieces: Vec<&str> = [kept.trim_end(), block.trim_end()]
+        .into_iter()
+        .filter(|piece| !piece.is_empty())
+        .collect();
+    if pieces.is_empty() {
+        String::new()
+    } else {
+        pieces.join("\n\n") + "\n"
+    }
+}
+
+/// The new `.codex/config.toml`, or `None` when nothing needs writing: no active server and no
+/// generated block to remove (the reference rewrote such a file anyway), or no change at all.
+pub fn codex_config(
+    existing: Option<&str>,
+    servers: &[McpServer],
+    helper: &HelperInvocation<'_>,
+) -> Option<String> {
+    let updated = match (existing, servers.is_empty()) {
+        (None, true) => return None,
+        (Some(text), true) if !text.contains(BEGIN_MARKER) => return None,
+        (Some(text), true) => replace_marked_block(text, ""),
+        (text, false) => replace_marked_block(text.unwrap_or(""), &codex_block(servers, helper)),
+    };
+    (existing != Some(updated.as_str())).then_some(updated)
+}
+
+/// `value` made absolute when it is a relative path naming something in the workspace.
+fn absolutize(value: &str, workspace: &Path, exists: &dyn Fn(&Path) -> bool) -> String {
+    let path = Path::new(value);
+    if value.is_empty() || path.is_absolute() {
+        return value.to_owned();
+    }
+    let absolute = join_normalized(workspace, path);
+    if exists(&absolute) {
+        display(&absolute)
+    } else {
+        value.to_owned()
+    }
+}
+
+/// `.harnessgym/claude_mcp_config.json` for `servers` (§7.3): one stdio entry per server that
+/// runs `harnessgym mcp-bridge`, with `HARNESSGYM_WORKSPACE` and `CLAUDE_PROJECT_DIR` set.
+pub fn claude_config(
+    servers: &[McpServer],
+    helper: &HelperInvocation<'_>,
+    exists: &dyn Fn(&Path) -> bool,
+) -> Value {
+    let workspace = display(helper.workspace);
+    let mut entries = Map::new();
+    for server in servers {
+        let command = absolutize(&server.command, helper.workspace, exists);
+        let args = server
+            .args
+            .iter()
+            .map(|arg| absolutize(arg, helper.workspace, exists))
+            .collect();
+        let entry = json!({
+            "type": "stdio",
+            "command": helper.helper_binary,
+            "args": helper_args("mcp-bridge", server, helper, command, args),
+            "env": {"HARNESSGYM_WORKSPACE": workspace, "CLAUDE_PROJECT_DIR": workspace},
+        });
+        entries.insert(server.name.clone(), entry);
+    }
+    json!({ "mcpServers": entries })
+}
+
+/// The `mcp_call.py` shim: `exec`s `<helper> mcp-call --workspace <workspace> <argv...>`.
+pub fn mcp_call_shim(helper_binary: &str, workspace: &Path) -> String {
+    let helper = toml_string(helper_binary);
+    let workspace = toml_string(&display(workspace));
+    format!(
+        r#"#!/usr/bin/env python3
+"""Generated by HarnessGym: call a tool of an active MCP server of this workspace.
+
+Usage: {MCP_CALL_USAGE}
+Runs `harnessgym mcp-call`; the active servers are listed in .harnessgym/activation.json.
+"""
+import os
+import sys
+
+HELPER = {helper}
+WORKSPACE = {workspace}
+
+try:
+    os.execv(HELPER, [HELPER, "mcp-call", "--workspace", WORKSPACE, *sys.argv[1:]])
+except OSError as error:
+    sys.stderr.write("mcp_call.py: cannot run %s: %s\n" % (HELPER, error))
+    sys.exit(127)
+"#
+    )
+}
+
+#[cfg(test)]
+#[path = "wiring_tests.rs"]
+mod tests;
