@@ -1,34 +1,90 @@
-//! The activation report (reference §6.1) as the loop writes it before each attempt and after
-//! each build.
+//! Activation (reference §6) runs inside a container, never on the host: the loop execs
+//! `harnessgym internal activate` there (skills linked, MCP servers smoke- and self-tested,
+//! `.codex/config.toml`, the Claude config and the `mcp_call.py` shim written with container
+//! paths) and reads the report it prints.
 //!
-//! This is the report's skeleton: quarantined artifacts are listed and no skill or MCP server is
-//! activated yet (activation itself — skill links, MCP smoke and self-tests in the container —
-//! replaces it with its own issue). With no servers and no warnings the gate passes, as the
-//! reference's does for an empty registry.
+//! A report that cannot be obtained (the command failed or printed something else) is itself a
+//! report: no server active and a failed gate, with the reason as a warning, so the loop goes on
+//! and qualification fails honestly.
+
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::registry::Registry;
+use super::error::RunError;
+use crate::harness::json::parse_json_tolerant;
+use crate::sandbox::{Container, ExecSpec, WORKSPACE};
+use crate::snapshot::HELPER_PATH;
 
-/// The report for `registry`.
-pub fn report(registry: &Registry) -> Value {
-    let quarantined: Vec<Value> = registry
-        .artifacts
-        .iter()
-        .filter(|a| a.is_quarantined())
-        .map(|a| json!({"kind": a.kind, "path": a.path}))
-        .collect();
+/// Budget for one activation: every server's startup, tool and self-test timeouts fit in it.
+const ACTIVATION_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// Output kept from the activation command.
+const OUTPUT_CAP: u64 = 16 << 20;
+
+/// Where activation is asked to send MCP telemetry, and for which run and iteration.
+#[derive(Debug, Clone)]
+pub struct ActivationTarget<'a> {
+    /// Run id.
+    pub run_id: &'a str,
+    /// Iteration.
+    pub iteration: u32,
+    /// Telemetry file, a container path.
+    pub telemetry_path: String,
+}
+
+/// Run activation in `container` and return its report.
+pub async fn activate(
+    container: &Container,
+    target: &ActivationTarget<'_>,
+) -> Result<Value, RunError> {
+    let argv = [
+        HELPER_PATH.to_string(),
+        "internal".into(),
+        "activate".into(),
+        "--workspace".into(),
+        WORKSPACE.into(),
+        "--run-id".into(),
+        target.run_id.into(),
+        "--iteration".into(),
+        target.iteration.to_string(),
+        "--telemetry-path".into(),
+        target.telemetry_path.clone(),
+    ];
+    let mut spec = ExecSpec::new(argv, ACTIVATION_TIMEOUT);
+    spec.env = vec!["HARNESSGYM_IN_CONTAINER=1".to_string()];
+    spec.stdout = crate::sandbox::OutputSink::memory(OUTPUT_CAP);
+    let out = container.exec(&spec).await?;
+    let parsed = parse_json_tolerant(&out.stdout.text());
+    Ok(match parsed {
+        Ok(report @ Value::Object(_)) if out.success() => report,
+        _ => failed_report(&format!(
+            "activation did not produce a report (exit {:?}{}): {}",
+            out.exit_code,
+            if out.timed_out { ", timed out" } else { "" },
+            out.stderr.text().trim()
+        )),
+    })
+}
+
+fn failed_report(reason: &str) -> Value {
+    tracing::warn!("{reason}");
     json!({
         "skills": [],
         "mcp_servers": [],
-        "quarantined_artifacts": quarantined,
-        "warnings": [],
+        "quarantined_artifacts": [],
+        "warnings": [reason],
+        "failed_artifacts": [],
         "quality_gate": {
-            "status": "passed",
+            "status": "failed",
             "active_mcp_count": 0,
             "inactive_mcp_count": 0,
             "active_tool_count": 0,
-            "warnings": [],
+            "warnings": [reason],
         },
     })
+}
+
+/// The gate status of a report.
+pub fn gate_passed(report: &Value) -> bool {
+    report["quality_gate"]["status"] == "passed"
 }

@@ -8,9 +8,12 @@
 use std::path::{Path, PathBuf};
 
 use super::session::{Session, SessionError};
+use crate::harness::json::to_pretty_json;
 use crate::harness::registry::{
-    self, Registry, add_or_update_artifact, parse_registry_text, sync_registry_from_files,
+    self, ArtifactKind, Registry, add_or_update_artifact, parse_registry_text,
+    sync_registry_from_files,
 };
+use crate::sandbox::Container;
 use crate::sandbox::WORKSPACE;
 use crate::sandbox::extract::ExtractOptions;
 use crate::snapshot::pack::PackFilter;
@@ -39,6 +42,66 @@ pub async fn push(session: &Session, workspace: &Path) -> Result<(), SessionErro
         .upload_dir(workspace, filter, WORKSPACE)
         .await?;
     Ok(())
+}
+
+/// The reusable bundle of §5: the eight artifact folders and `registry.json`, nothing else.
+fn reusable_paths(workspace: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = ArtifactKind::ALL
+        .iter()
+        .map(|kind| Path::new(HARNESS_DIR).join(kind.dir_name()))
+        .filter(|rel| workspace.join(rel).is_dir())
+        .collect();
+    paths.push(Path::new(HARNESS_DIR).join("registry.json"));
+    paths
+}
+
+/// Upload the reusable bundle into a qualification container, with every quarantine mark
+/// stripped from its registry (previously quarantined artifacts are tested again). Returns the
+/// copied folders.
+pub async fn push_reusable(
+    container: &Container,
+    workspace: &Path,
+) -> Result<Vec<String>, SessionError> {
+    let include = reusable_paths(workspace);
+    let filter = PackFilter {
+        include: Some(include.clone()),
+        ..PackFilter::default()
+    };
+    container.upload_dir(workspace, filter, WORKSPACE).await?;
+    let path = registry::registry_path(workspace);
+    let mut copy = registry::load_registry(&path)
+        .map_err(harness_err)?
+        .registry;
+    for artifact in &mut copy.artifacts {
+        artifact.metadata.remove("quarantined");
+        artifact.metadata.remove("quarantine");
+    }
+    let text = to_pretty_json(&copy).map_err(|e| SessionError::Harness {
+        what: "registry.json",
+        source: Box::new(e),
+    })?;
+    container
+        .write_file(
+            WORKSPACE,
+            ".harnessgym/registry.json",
+            format!("{text}\n").into_bytes(),
+            0o644,
+        )
+        .await?;
+    Ok(include.iter().map(|p| p.display().to_string()).collect())
+}
+
+/// Put the host's registry (the loop's decisions: quarantine, qualification) into the session.
+pub async fn push_registry(session: &Session, workspace: &Path) -> Result<(), SessionError> {
+    let bytes = std::fs::read(registry::registry_path(workspace)).map_err(|source| {
+        SessionError::HostFile {
+            path: registry::registry_path(workspace),
+            source,
+        }
+    })?;
+    session
+        .write(".harnessgym/registry.json", bytes, 0o644)
+        .await
 }
 
 /// Whether a path the container sent back may be written into the host bundle.

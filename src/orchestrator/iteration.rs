@@ -5,12 +5,13 @@
 use serde_json::{Value, json};
 
 use super::Loop;
+use super::activation::{self, ActivationTarget};
+use super::bundle;
 use super::error::RunError;
 use super::phases::{self, PhaseKind};
 use super::prompts;
 use super::results::ResultFile;
 use super::session::{PhaseContext, Session};
-use super::{activation, bundle, qualify};
 use crate::cli::TaskStateChoice;
 use crate::harness::registry::{self, Registry};
 use crate::harness::result::{
@@ -63,8 +64,6 @@ impl Loop<'_> {
             (_, TaskStateChoice::Continue) => self.last.clone(),
         };
         let registry = self.prepare_registry()?;
-        let report = activation::report(&registry);
-        self.write_activation(&report, i, "activation.json")?;
         let initial = create_initial_result(
             &self.config.run_id,
             i,
@@ -78,6 +77,9 @@ impl Loop<'_> {
         )
         .map_err(|e| RunError::write("result.json", e))?;
         let session = self.open_session(&start, &result, i).await?;
+        let report = self
+            .activate_session(&session, i, "activation.json")
+            .await?;
         let done = self
             .phases(&session, &mut result, &start, i, &registry, &report)
             .await?;
@@ -122,6 +124,35 @@ impl Loop<'_> {
             .map_err(RunError::Registry)?;
         registry::save_registry(&path, &mut loaded.registry).map_err(RunError::Registry)?;
         Ok(loaded.registry)
+    }
+
+    /// Activate the session's bundle in its container and keep the report on the host.
+    async fn activate_session(
+        &mut self,
+        session: &Session,
+        i: u32,
+        name: &str,
+    ) -> Result<Value, RunError> {
+        let line = self
+            .display
+            .start(format!("  iteration {i} activation"), None);
+        let target = ActivationTarget {
+            run_id: &self.config.run_id,
+            iteration: i,
+            telemetry_path: format!(
+                "{}/{}/mcp_calls.jsonl",
+                crate::sandbox::WORKSPACE,
+                self.layout.iteration_rel(i)
+            ),
+        };
+        let report = activation::activate(session.container(), &target).await?;
+        self.write_activation(&report, i, name)?;
+        let gate = report["quality_gate"]["status"]
+            .as_str()
+            .unwrap_or("unknown")
+            .to_string();
+        self.display.finish(line, &format!("gate {gate}"));
+        Ok(report)
     }
 
     pub(super) fn write_activation(
@@ -194,6 +225,8 @@ impl Loop<'_> {
         .await?;
         phases::record(session, result, "attempt", PhaseKind::Attempt, &attempt).await?;
         self.score_attempt(session, result, start, i).await?;
+        self.record_usage(session, result, i, report).await?;
+        self.record_gate(i, report);
         let stop = self.stop_reached(result);
         let solved = is_solved_and_verified(result.get());
         let no_target = self.config.stop_score.is_none();
@@ -207,6 +240,7 @@ impl Loop<'_> {
             });
         }
         let (reflection, build) = self.reflect_and_build(session, result, i, &attempt).await?;
+        self.record_usage(session, result, i, report).await?;
         if solved && no_target {
             // --build-after-solve: the tooling was built on top of a verified solve.
             result
@@ -298,10 +332,14 @@ impl Loop<'_> {
         i: u32,
         build: &RunnerResult,
     ) -> Result<(), RunError> {
-        let registry = bundle::pull(session, &self.config.workspace, i).await?;
-        let qualification = qualify::qualify(self.config, &registry, i);
-        let report = activation::report(&registry);
-        self.write_activation(&report, i, "post_build_activation.json")?;
+        bundle::pull(session, &self.config.workspace, i).await?;
+        let qualification = self.qualify(session, result, i, build).await?;
+        bundle::push_registry(session, &self.config.workspace).await?;
+        let report = self
+            .activate_session(session, i, "post_build_activation.json")
+            .await?;
+        self.record_gate(i, &report);
+        let registry = self.prepare_registry()?;
         let path = registry::registry_path(&self.config.workspace);
         result
             .update(json!({
@@ -322,7 +360,7 @@ impl Loop<'_> {
 
 /// The context of one phase. A free function so it borrows the configuration, not the loop
 /// (the runner and display are borrowed mutably at the same time).
-fn phase_ctx<'s>(
+pub(super) fn phase_ctx<'s>(
     config: &'s super::RunConfig,
     layout: &super::RunLayout,
     session: &'s Session,

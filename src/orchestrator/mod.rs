@@ -19,6 +19,7 @@ mod results;
 mod run;
 mod session;
 mod summary;
+mod usage;
 
 pub use config::{ConfigError, RunConfig, parse_size};
 pub use error::RunError;

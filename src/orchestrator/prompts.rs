@@ -7,7 +7,7 @@ use super::error::RunError;
 use crate::cli::DepthChoice;
 use crate::harness::prompts::{
     self, Agent, AttemptPrompt, BuildPrompt, HarnessDepth, PREVIEW_CHARS, PromptSession,
-    ReflectionPrompt, StopTarget, TaskOrigin,
+    ReflectionPrompt, RepairPrompt, StopTarget, TaskOrigin,
 };
 use crate::harness::registry::Registry;
 use crate::harness::result::ResultMap;
@@ -78,6 +78,31 @@ pub fn build(run: &Loop<'_>, selected: &str, i: u32) -> Result<String, RunError>
     })
     .map_err(|source| RunError::Prompt {
         phase: "build",
+        source,
+    })
+}
+
+/// The repair prompt for qualification attempt `k`'s failure.
+pub fn repair(
+    run: &Loop<'_>,
+    i: u32,
+    k: u32,
+    reasons: &[String],
+    report_rel: &str,
+    report: &Value,
+) -> Result<String, RunError> {
+    let report_path = format!("{}/{report_rel}", crate::sandbox::WORKSPACE);
+    prompts::render_repair_prompt(&RepairPrompt {
+        session: session(run, i),
+        repair_index: k,
+        failure_reasons: reasons,
+        report_path: &report_path,
+        report: Some(report),
+        timeout: run.config.build_timeout,
+        depth: depth(run),
+    })
+    .map_err(|source| RunError::Prompt {
+        phase: "repair",
         source,
     })
 }

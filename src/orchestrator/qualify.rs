@@ -1,23 +1,272 @@
-//! The qualification seam (reference §5). The loop calls it after every build; a qualification
-//! that passes changes nothing, so the loop goes on as after a pass.
-//!
-//! Qualification in a clean container (activation as the self-test, repair, quarantine) plugs
-//! in here; until then the report says it was not run rather than claiming a pass.
+//! Qualification (reference §5): a generated artifact is trusted only after it works in a clean
+//! room. For each attempt k, a fresh container of the run's *baseline* (the original task files)
+//! gets only the reusable bundle (the eight artifact folders and `registry.json`, quarantine
+//! marks stripped), network off; activation runs there and is the test. A failure goes back to the
+//! session for a repair build, then the failing artifacts and this iteration's are quarantined —
+//! never older ones (fix 0f28973), and a broken skill is named (fix §14.16).
+
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::RunConfig;
-use crate::harness::registry::Registry;
+use super::Loop;
+use super::activation::{self, ActivationTarget};
+use super::bundle;
+use super::error::RunError;
+use super::phases::{self, PhaseKind};
+use super::results::ResultFile;
+use super::session::Session;
+use crate::harness::json::write_json_atomic;
+use crate::harness::registry::{self, Registry};
+use crate::harness::time::utc_now;
+use crate::runner::RunnerResult;
+use crate::sandbox::{ContainerSpec, Role, short_id};
 
-/// The `artifact_qualification` block for iteration `i`.
-pub fn qualify(config: &RunConfig, registry: &Registry, i: u32) -> Value {
-    if !config.qualify_artifacts {
-        return json!({"status": "disabled", "iteration": i});
+/// One qualification attempt's verdict.
+struct Verdict {
+    passed: bool,
+    report: Value,
+    path: PathBuf,
+}
+
+impl Loop<'_> {
+    /// Qualify the bundle after iteration `i`'s build, repairing in `session` and quarantining
+    /// what still fails. Returns the `artifact_qualification` block.
+    pub(super) async fn qualify(
+        &mut self,
+        session: &Session,
+        result: &mut ResultFile,
+        i: u32,
+        build: &RunnerResult,
+    ) -> Result<Value, RunError> {
+        if !self.config.qualify_artifacts {
+            return Ok(json!({"status": "disabled", "iteration": i}));
+        }
+        let mut resume = build.session_id.clone();
+        let attempts = self.config.artifact_repair_attempts + 1;
+        for k in 1..=attempts {
+            let verdict = self.qualify_once(i, k).await?;
+            let mut registry = load(&self.config.workspace)?;
+            if verdict.passed {
+                let paths: Vec<String> =
+                    registry.artifacts.iter().map(|a| a.path.clone()).collect();
+                let report_path = verdict.path.display().to_string();
+                registry::mark_artifacts_qualified(
+                    &mut registry,
+                    &paths,
+                    Some(&report_path),
+                    Some(i64::from(i)),
+                );
+                save(&self.config.workspace, &mut registry)?;
+                return self.conclude(verdict, "qualified_artifacts", paths);
+            }
+            let Some(session_id) = resume.clone().filter(|_| k < attempts) else {
+                let quarantined = self.quarantine(&mut registry, &verdict, i)?;
+                return self.conclude(verdict, "quarantined_artifacts", quarantined);
+            };
+            let repair = self
+                .repair(session, result, i, k, &verdict, &session_id)
+                .await?;
+            resume = repair.session_id.clone().or(Some(session_id));
+            bundle::pull(session, &self.config.workspace, i).await?;
+        }
+        Ok(json!({"status": "failed", "iteration": i}))
     }
-    json!({
-        "status": "not_run",
-        "iteration": i,
-        "reason": "clean-container qualification is not available in this version; artifacts were not quarantined",
-        "registry_artifact_count": registry.artifacts.len(),
-    })
+
+    /// One clean-room activation of the current host bundle.
+    async fn qualify_once(&mut self, i: u32, k: u32) -> Result<Verdict, RunError> {
+        let line = self
+            .display
+            .start(format!("  iteration {i} qualification {k}"), None);
+        let mut spec = ContainerSpec::new(&self.config.image);
+        spec.limits = self.config.limits;
+        spec.env = self.container_env(i);
+        let container = self
+            .store
+            .start(&self.baseline, &spec, Role::Scratch)
+            .await?;
+        let outcome = async {
+            let copied = bundle::push_reusable(&container, &self.config.workspace).await?;
+            let target = ActivationTarget {
+                run_id: &self.config.run_id,
+                iteration: i,
+                telemetry_path: "/tmp/harnessgym-qualification-calls.jsonl".to_string(),
+            };
+            let report = activation::activate(&container, &target).await?;
+            Ok::<_, RunError>((copied, report))
+        }
+        .await;
+        let container_id = container.id().to_string();
+        container.remove().await?;
+        let (copied, activation_report) = outcome?;
+        let passed = activation::gate_passed(&activation_report);
+        let dir = self
+            .layout
+            .iteration_dir(i)
+            .join(format!("qualification/attempt_{k}"));
+        let path = dir.join("qualification.json");
+        let report = json!({
+            "created_at": utc_now(),
+            "status": if passed { "passed" } else { "failed" },
+            "iteration": i,
+            "source_workspace": self.config.workspace.display().to_string(),
+            "fresh_workspace": format!("container {}:/workspace (from the run's baseline)", short_id(&container_id)),
+            "container_id": container_id,
+            "image_id": self.baseline.image_id,
+            "copied_artifacts": copied,
+            "quality_gate": activation_report["quality_gate"].clone(),
+            "activation": activation_report,
+            "failed_artifacts": activation_report["failed_artifacts"].clone(),
+            "registry_artifact_count": load(&self.config.workspace)?.artifacts.len(),
+            "report_path": path.display().to_string(),
+        });
+        write_json_atomic(&path, &report).map_err(|e| RunError::write("qualification.json", e))?;
+        self.display
+            .finish(line, if passed { "passed" } else { "failed" });
+        Ok(Verdict {
+            passed,
+            report,
+            path,
+        })
+    }
+
+    /// A repair build in the same session, with the qualification report to fix.
+    async fn repair(
+        &mut self,
+        session: &Session,
+        result: &mut ResultFile,
+        i: u32,
+        k: u32,
+        verdict: &Verdict,
+        session_id: &str,
+    ) -> Result<RunnerResult, RunError> {
+        let rel = verdict
+            .path
+            .strip_prefix(&self.config.workspace)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let text = crate::harness::json::to_pretty_json(&verdict.report).unwrap_or_default();
+        session
+            .write(&rel, format!("{text}\n").into_bytes(), 0o644)
+            .await?;
+        let reasons = failure_reasons(&verdict.report);
+        let prompt = super::prompts::repair(self, i, k, &reasons, &rel, &verdict.report)?;
+        let mut ctx =
+            super::iteration::phase_ctx(self.config, &self.layout, session, i, PhaseKind::Build);
+        ctx.files = self.layout.phase_files(i, "build", Some(k));
+        let label = format!("iteration {i}/{} repair {k}", self.config.iterations);
+        let repair = phases::shown(
+            &mut self.display,
+            &ctx,
+            &label,
+            self.runner.build_tooling(&ctx, &prompt, Some(session_id)),
+        )
+        .await?;
+        phases::record(
+            session,
+            result,
+            &format!("repair_{k}"),
+            PhaseKind::Build,
+            &repair,
+        )
+        .await?;
+        result
+            .update(json!({"artifact_qualification": verdict.report.clone()}))
+            .map_err(|e| RunError::write("result.json", e))?;
+        Ok(repair)
+    }
+
+    /// Quarantine the failing artifacts and everything this iteration produced.
+    fn quarantine(
+        &self,
+        registry: &mut Registry,
+        verdict: &Verdict,
+        i: u32,
+    ) -> Result<Vec<String>, RunError> {
+        let mut paths: Vec<String> = verdict.report["failed_artifacts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        paths.extend(
+            registry
+                .artifacts
+                .iter()
+                .filter(|a| a.iteration_number() == Some(i64::from(i)))
+                .map(|a| a.path.clone()),
+        );
+        paths.sort();
+        paths.dedup();
+        let reasons = failure_reasons(&verdict.report);
+        let reason = if reasons.is_empty() {
+            "quality gate failed".to_string()
+        } else {
+            format!("{reasons:?}")
+        };
+        let report_path = verdict.path.display().to_string();
+        let touched = registry::quarantine_artifacts(
+            registry,
+            &paths,
+            &reason,
+            Some(&report_path),
+            Some(i64::from(i)),
+        );
+        save(&self.config.workspace, registry)?;
+        Ok(touched)
+    }
+
+    fn conclude(
+        &mut self,
+        verdict: Verdict,
+        key: &str,
+        paths: Vec<String>,
+    ) -> Result<Value, RunError> {
+        let mut report = verdict.report;
+        report[key] = json!(paths);
+        write_json_atomic(&verdict.path, &report)
+            .map_err(|e| RunError::write("qualification.json", e))?;
+        self.qualification_reports.push(json!({
+            "iteration": report["iteration"],
+            "status": report["status"],
+            "report_path": report["report_path"],
+            "fresh_workspace": report["fresh_workspace"],
+            "active_mcp_count": report["quality_gate"]["active_mcp_count"],
+            "active_tool_count": report["quality_gate"]["active_tool_count"],
+            "inactive_mcp_count": report["quality_gate"]["inactive_mcp_count"],
+            "failed_artifacts": report["failed_artifacts"],
+        }));
+        Ok(report)
+    }
+}
+
+/// The gate's warnings (or its status) as the reasons a repair must address.
+fn failure_reasons(report: &Value) -> Vec<String> {
+    let warnings: Vec<String> = report["quality_gate"]["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|w| w.as_str().map(str::to_string))
+        .collect();
+    if warnings.is_empty() {
+        vec![format!(
+            "quality gate {}",
+            report["quality_gate"]["status"]
+                .as_str()
+                .unwrap_or("failed")
+        )]
+    } else {
+        warnings
+    }
+}
+
+fn load(workspace: &std::path::Path) -> Result<Registry, RunError> {
+    registry::load_registry(&registry::registry_path(workspace))
+        .map(|l| l.registry)
+        .map_err(RunError::Registry)
+}
+
+fn save(workspace: &std::path::Path, registry: &mut Registry) -> Result<(), RunError> {
+    registry::save_registry(&registry::registry_path(workspace), registry)
+        .map_err(RunError::Registry)
 }

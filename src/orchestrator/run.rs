@@ -34,6 +34,12 @@ pub struct Loop<'a> {
     pub(super) baseline_post: Option<PostResult>,
     /// Whether the last attempt's post command passed (`None`: no post command).
     pub(super) last_post_passed: Option<bool>,
+    /// One line per qualification, for summary.json.
+    pub(super) qualification_reports: Vec<Value>,
+    /// One harness-usage line per iteration, for summary.json.
+    pub(super) usage_lines: Vec<Value>,
+    /// One quality-gate line per iteration, for summary.json.
+    pub(super) gate_lines: Vec<Value>,
 }
 
 /// What a finished run hands back.
@@ -123,6 +129,9 @@ async fn run_locked(
         baseline_score: None,
         baseline_post: None,
         last_post_passed: None,
+        qualification_reports: Vec::new(),
+        usage_lines: Vec::new(),
+        gate_lines: Vec::new(),
     };
     run.score_baseline().await?;
     let (entries, mut scores) = run.iterations().await?;
@@ -132,7 +141,7 @@ async fn run_locked(
         config,
         &entries,
         &scores,
-        &run.optimization_summary(restore),
+        &run.run_facts(restore),
         run.display.wall().as_secs_f64(),
         run.display.timings(),
     );
@@ -249,9 +258,9 @@ impl Loop<'_> {
         Ok(Some(restore))
     }
 
-    /// The `optimization` and `best_checkpoint` blocks of summary.json (reference §3.6).
-    fn optimization_summary(&self, restore: Option<Value>) -> summary::Optimization {
-        summary::Optimization {
+    /// What summary.json needs beyond the iterations (reference §3.6).
+    fn run_facts(&self, restore: Option<Value>) -> summary::RunFacts {
+        summary::RunFacts {
             config_enabled: self.config.optimization_mode,
             restore_best: self.config.restore_best,
             baseline_score: self.baseline_score,
@@ -259,6 +268,9 @@ impl Loop<'_> {
             captures: self.checkpoints.captures.clone(),
             checkpoints_enabled: self.checkpoints.enabled,
             restore,
+            qualification_reports: self.qualification_reports.clone(),
+            usage_lines: self.usage_lines.clone(),
+            gate_lines: self.gate_lines.clone(),
         }
     }
 

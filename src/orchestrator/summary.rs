@@ -67,9 +67,10 @@ pub fn best_score(scores: &[f64], higher_is_better: bool) -> Option<f64> {
     })
 }
 
-/// What the loop knows about optimization at the end of a run.
+/// What the loop knows at the end of a run beyond the iterations: optimization, checkpoints,
+/// qualifications, usage and gates.
 #[derive(Debug, Default)]
-pub struct Optimization {
+pub struct RunFacts {
     /// `--optimization-mode`.
     pub config_enabled: bool,
     /// `--restore-best`.
@@ -84,9 +85,15 @@ pub struct Optimization {
     pub checkpoints_enabled: bool,
     /// The restore report, when the best was restored.
     pub restore: Option<Value>,
+    /// One line per qualification (§3.6 `artifact_qualification.reports`).
+    pub qualification_reports: Vec<Value>,
+    /// §3.6 `harness_usage`.
+    pub usage_lines: Vec<Value>,
+    /// §3.6 `harness_quality_gates`.
+    pub gate_lines: Vec<Value>,
 }
 
-fn optimization_blocks(config: &RunConfig, o: &Optimization, best: Option<f64>) -> (Value, Value) {
+fn optimization_blocks(config: &RunConfig, o: &RunFacts, best: Option<f64>) -> (Value, Value) {
     let improved = best.zip(o.baseline_score).is_some_and(|(b, base)| {
         crate::harness::result::is_better_score(b, base, config.higher_is_better)
     });
@@ -134,7 +141,7 @@ pub fn summary(
     config: &RunConfig,
     iterations: &[Value],
     scores: &[f64],
-    optimization: &Optimization,
+    facts: &RunFacts,
     wall_seconds: f64,
     timings: &[(String, std::time::Duration)],
 ) -> Value {
@@ -147,24 +154,20 @@ pub fn summary(
         .and_then(|e| e.get("solved"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let gates: Vec<Value> = iterations
-        .iter()
-        .map(|e| json!({"iteration": e.get("iteration"), "status": "passed", "active_mcp_count": 0, "inactive_mcp_count": 0, "active_tool_count": 0}))
-        .collect();
     let best = best_score(scores, config.higher_is_better);
-    let (optimization_block, checkpoint_block) = optimization_blocks(config, optimization, best);
+    let (optimization_block, checkpoint_block) = optimization_blocks(config, facts, best);
     json!({
         "run_id": config.run_id,
         "iterations": iterations,
         "final_status": final_status,
         "solved": solved,
         "best_score": best,
-        "baseline_post_attempt": optimization.baseline_post,
+        "baseline_post_attempt": facts.baseline_post,
         "optimization": optimization_block,
         "best_checkpoint": checkpoint_block,
-        "artifact_qualification": {"template": null, "reports": []},
-        "harness_usage": [],
-        "harness_quality_gates": gates,
+        "artifact_qualification": {"template": null, "reports": facts.qualification_reports},
+        "harness_usage": facts.usage_lines,
+        "harness_quality_gates": facts.gate_lines,
         "harnessgym": {
             "format_version": FORMAT_VERSION,
             "wall_seconds": wall_seconds,

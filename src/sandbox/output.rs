@@ -72,11 +72,15 @@ impl SinkWriter {
     pub(crate) fn open(sink: &OutputSink, command: &str) -> Result<Self, SandboxError> {
         let (file, cap) = match sink {
             OutputSink::File { path, cap } => {
-                let file = File::create(path).map_err(|source| SandboxError::ExecOutput {
+                let io = |source| SandboxError::ExecOutput {
                     command: command.to_string(),
                     path: path.clone(),
                     source,
-                })?;
+                };
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(io)?;
+                }
+                let file = File::create(path).map_err(io)?;
                 (Some((file, path.clone())), *cap)
             }
             OutputSink::Memory { cap } => (None, *cap),

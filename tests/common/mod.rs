@@ -106,3 +106,66 @@ pub fn write(root: &Path, rel: &str, content: &str) -> PathBuf {
     std::fs::write(&path, content).expect("write file");
     path
 }
+
+/// The built binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_harnessgym");
+
+/// `harnessgym run` with the fake runner on `ws` for `t`'s run id, quiet, 20 s budgets unless
+/// `extra` sets them; asserts it exits 0 and returns its output.
+pub async fn run_fake(
+    t: &TestRun,
+    ws: &Path,
+    iterations: u32,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args: Vec<String> = vec!["run".into(), "--task".into(), "task.md".into()];
+    args.extend(["--iterations".to_string(), iterations.to_string()]);
+    args.extend(
+        ["--runner", "fake", "--run-id", &t.run, "-q"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    for (flag, value) in [("--attempt-timeout", "20s"), ("--build-timeout", "20s")] {
+        if !extra.contains(&flag) {
+            args.extend([flag.to_string(), value.to_string()]);
+        }
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let cwd = ws.to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(BIN)
+            .current_dir(cwd)
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .expect("join");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A JSON file of `t`'s run in `ws` (`rel` under `.harnessgym/runs/<id>/`).
+pub fn run_json(ws: &Path, t: &TestRun, rel: &str) -> serde_json::Value {
+    let path = ws.join(".harnessgym/runs").join(&t.run).join(rel);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+/// Copy the directory `src` into a fresh temp dir.
+pub fn copy_dir(src: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", src.display()))
+        .arg(dir.path())
+        .status()
+        .expect("cp runs");
+    assert!(status.success());
+    dir
+}
