@@ -74,7 +74,7 @@ fn artifact(kind: &str, path: &str, quarantined: bool) -> Value {
            "iteration": 1, "created_at": "2026-05-19T03:57:54+00:00", "metadata": metadata})
 }
 
-/// The bundle: four servers whose smoke fails, a good, a broken and a quarantined skill.
+/// The bundle: five servers whose smoke fails, a good, a broken and a quarantined skill.
 async fn write_bundle(c: &Container) {
     let server = |name: &str, self_test: Value| {
         json!({"name": name, "command": "python3", "args": [format!(".harnessgym/mcp/{name}/missing_server.py")],
@@ -92,6 +92,14 @@ async fn write_bundle(c: &Container) {
         (
             "env",
             json!({"command": "sh -c 'echo $HARNESSGYM_WORKSPACE; pwd'", "cwd": "sub"}),
+        ),
+        (
+            "net",
+            json!([
+                "python3",
+                "-c",
+                "import socket; socket.create_connection(('harnessgym.invalid', 80), timeout=3)"
+            ]),
         ),
         ("none", json!(false)),
     ];
@@ -218,6 +226,11 @@ async fn check_self_tests(c: &Container, report: &Value) {
     let marker = c.read_file("/etc/harnessgym-marker").await.expect("read");
     assert!(marker.is_none(), "nothing written to /etc");
 
+    // Self-tests have no network: a connection attempt (to a name that can never resolve)
+    // fails instead of reaching anything.
+    let net = &server(report, "net")["self_test"];
+    assert_eq!(net["status"], json!("failed"), "{net:#}");
+
     let env = &server(report, "env")["self_test"];
     assert_eq!(env["status"], json!("passed"), "{env:#}");
     assert_eq!(env["stdout"], json!("/workspace\n/workspace/sub\n"));
@@ -229,7 +242,7 @@ async fn check_self_tests(c: &Container, report: &Value) {
 
 /// Every server is inactive (smoke fails), the broken skill is named, quarantine is listed.
 fn check_gates_and_names(report: &Value) {
-    for name in ["hang", "etc", "env", "none"] {
+    for name in ["hang", "etc", "env", "net", "none"] {
         assert_eq!(server(report, name)["active"], json!(false), "{name}");
     }
     assert_eq!(
@@ -238,13 +251,14 @@ fn check_gates_and_names(report: &Value) {
             ".harnessgym/mcp/env/harnessgym-mcp.json",
             ".harnessgym/mcp/etc/harnessgym-mcp.json",
             ".harnessgym/mcp/hang/harnessgym-mcp.json",
+            ".harnessgym/mcp/net/harnessgym-mcp.json",
             ".harnessgym/mcp/none/harnessgym-mcp.json",
             ".harnessgym/skills/broken/notes.md",
         ])
     );
     let gate = &report["quality_gate"];
     assert_eq!(gate["status"], json!("failed"));
-    assert_eq!(gate["inactive_mcp_count"], json!(4));
+    assert_eq!(gate["inactive_mcp_count"], json!(5));
     assert!(
         report["warnings"]
             .as_array()
