@@ -3,14 +3,12 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{TestRun, write};
+use common::{TestRun, run_fake as run, run_json as json_at, write};
 use harnessgym::sandbox::labels;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_harnessgym");
 const SCORE_PY: &str = "import json\nv = int(open('value.txt').read())\nprint(json.dumps({'status': 'passed', 'best_cycles': v}))\n";
 
 /// A workspace whose score is the number in `value.txt`, and attempt `n` writes `values[n-1]`.
@@ -33,57 +31,6 @@ fn set_value(v: u32) -> String {
     format!(
         "echo {v} > value.txt\necho '{{\"status\": \"incomplete\"}}' > \"$HARNESSGYM_RESULT\"\n"
     )
-}
-
-async fn run(t: &TestRun, ws: &Path, iterations: u32, extra: &[&str]) -> std::process::Output {
-    let mut args: Vec<String> = [
-        "run",
-        "--task",
-        "task.md",
-        "--iterations",
-        &iterations.to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for flag in [
-        "--build-timeout",
-        "10s",
-        "--runner",
-        "fake",
-        "--run-id",
-        &t.run,
-        "-q",
-    ] {
-        args.push(flag.to_string());
-    }
-    if !extra.contains(&"--attempt-timeout") {
-        args.extend(["--attempt-timeout".to_string(), "10s".to_string()]);
-    }
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let cwd = ws.to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(BIN)
-            .current_dir(cwd)
-            .args(args)
-            .output()
-            .expect("the binary runs")
-    })
-    .await
-    .expect("join");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn json_at(ws: &Path, t: &TestRun, rel: &str) -> Value {
-    let path = ws.join(".harnessgym/runs").join(&t.run).join(rel);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("valid JSON")
 }
 
 const OPTIMIZE: &[&str] = &[
