@@ -211,3 +211,31 @@ async fn snapshot_export_writes_the_workspace_as_tar_gz() {
     assert_eq!(missing.status.code(), Some(2));
     t.cleanup().await;
 }
+
+#[test]
+fn a_run_id_that_already_exists_is_refused_before_anything_runs() {
+    let ws = tempfile::tempdir().expect("tempdir");
+    common::write(ws.path(), "task.md", "task\n");
+    common::write(ws.path(), ".harnessgym/runs/old/summary.json", "{}\n");
+    let out = harnessgym(&[
+        "run",
+        "--task-text",
+        "x",
+        "--workspace",
+        &ws.path().display().to_string(),
+        "--runner",
+        "fake",
+        "--run-id",
+        "old",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("harnessgym: error: run id `old` already exists"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join(".harnessgym/runs/old/summary.json")).expect("kept"),
+        "{}\n"
+    );
+}

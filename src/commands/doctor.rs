@@ -147,8 +147,13 @@ async fn probe_line(report: &mut Report, engine: &Engine) {
             .create_container(&spec, "doctor", Role::Scratch)
             .await?;
         let checked = async {
+            // The in-container tools are this binary: check it runs on the image's libc.
+            if let Ok(helper) = crate::snapshot::helper_binary() {
+                let rel = crate::snapshot::HELPER_PATH.trim_start_matches('/');
+                container.install_file("/", rel, &helper, 0o755).await?;
+            }
             container.start().await?;
-            let script = "id -u; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max";
+            let script = "id -u; (cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max); /opt/harnessgym/bin/harnessgym --version >/dev/null 2>&1 && echo helper-ok || echo helper-broken";
             container.exec(&ExecSpec::shell(script, Duration::from_secs(20))).await
         }
         .await;
@@ -161,6 +166,7 @@ async fn probe_line(report: &mut Report, engine: &Engine) {
             let mut lines = text.lines();
             let uid = lines.next().unwrap_or("?").trim().to_string();
             let pids = lines.next().unwrap_or("?").trim().to_string();
+            let helper_ok = lines.next().map(str::trim) == Some("helper-ok");
             let expected = spec.limits.pids.to_string();
             let status = if uid == "1000" && pids == expected {
                 Status::Ok
@@ -172,6 +178,19 @@ async fn probe_line(report: &mut Report, engine: &Engine) {
                 "container",
                 format!("hardened container runs as uid {uid}, pids limit {pids}"),
             );
+            if helper_ok {
+                report.line(
+                    Status::Ok,
+                    "helper",
+                    "harnessgym runs inside the base image (activation, MCP helpers)",
+                );
+            } else {
+                report.line(
+                    Status::Fail,
+                    "helper",
+                    "this harnessgym binary does not run inside the base image (libc mismatch?): set HARNESSGYM_HELPER_BINARY to a compatible build",
+                );
+            }
         }
         Ok(outcome) => report.line(
             Status::Fail,

@@ -59,6 +59,14 @@ pub enum ConfigError {
         /// The value.
         value: String,
     },
+    /// The run id names an existing run of this workspace.
+    #[error("run id `{id}` already exists in this workspace ({path})")]
+    RunExists {
+        /// The id.
+        id: String,
+        /// Its run directory.
+        path: PathBuf,
+    },
     /// A run id that cannot name a directory and an image tag.
     #[error("--run-id `{id}` may only use letters, digits, `_`, `.` and `-` (at most 64)")]
     RunId {
@@ -70,6 +78,15 @@ pub enum ConfigError {
 impl Diagnose for ConfigError {
     fn exit_code(&self) -> u8 {
         exit::USAGE
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::RunExists { .. } => {
+                Some("pick another --run-id, or leave it out to get a fresh one".into())
+            }
+            _ => None,
+        }
     }
 }
 
@@ -152,6 +169,13 @@ impl RunConfig {
             Some(id) => validate_run_id(id)?,
             None => crate::harness::time::make_run_id(),
         };
+        let run_dir = workspace.join(".harnessgym/runs").join(&run_id);
+        if run_dir.exists() {
+            return Err(ConfigError::RunExists {
+                id: run_id,
+                path: run_dir,
+            });
+        }
         Ok(RunConfig {
             run_id,
             workspace,

@@ -58,16 +58,6 @@ fn task_file(rel: &str) -> bool {
     rel != ".harnessgym" && !rel.starts_with(".harnessgym/")
 }
 
-/// The harnessgym executable installed into the run's containers: `HARNESSGYM_HELPER_BINARY`
-/// when set (tests, or a binary built for another libc), else this very executable.
-fn helper_binary() -> Result<std::path::PathBuf, RunError> {
-    match std::env::var_os("HARNESSGYM_HELPER_BINARY") {
-        Some(path) => Ok(path.into()),
-        None => std::env::current_exe()
-            .map_err(|e| RunError::write("(locating the harnessgym binary)", e)),
-    }
-}
-
 /// Run the loop for `config` in `engine`.
 pub async fn run(
     config: &RunConfig,
@@ -99,7 +89,8 @@ async fn run_locked(
     let mut display = Display::new(quiet);
     let line = display.start("snapshot of the workspace".to_string(), None);
     let store = SnapshotStore::new(engine.clone(), &config.run_id);
-    let helper = helper_binary()?;
+    let helper = crate::snapshot::helper_binary()
+        .map_err(|e| RunError::write("(locating the harnessgym binary)", e))?;
     let baseline = store
         .baseline(
             &config.image,

@@ -10,5 +10,6 @@ mod store;
 
 pub use changes::{ChangeSet, WritePlan};
 pub use store::{
-    HELPER_PATH, NAME_LABEL, REPO, Snapshot, SnapshotStore, WriteBack, WriteBackReport, tag_for,
+    HELPER_PATH, NAME_LABEL, REPO, Snapshot, SnapshotStore, WriteBack, WriteBackReport,
+    helper_binary, tag_for,
 };

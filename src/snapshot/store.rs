@@ -19,6 +19,15 @@ use crate::sandbox::{Container, ContainerSpec, Engine, Role, SandboxError, WORKS
 
 /// Where the harnessgym binary lives inside every container of a run.
 pub const HELPER_PATH: &str = "/opt/harnessgym/bin/harnessgym";
+/// The harnessgym executable to install into containers: `HARNESSGYM_HELPER_BINARY` when set
+/// (tests, or a build for another image's libc), else this very executable.
+pub fn helper_binary() -> std::io::Result<PathBuf> {
+    match std::env::var_os("HARNESSGYM_HELPER_BINARY") {
+        Some(path) => Ok(path.into()),
+        None => std::env::current_exe(),
+    }
+}
+
 /// The repository every snapshot image is tagged in.
 pub const REPO: &str = "harnessgym/snapshot";
 /// Label naming the snapshot within its run (`baseline`, `iteration-2`, `best`).
