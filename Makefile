@@ -37,10 +37,11 @@ test: image
 		$(CARGO) test --workspace --test leaks -- --ignored || exit 1; \
 	fi
 
-## lint: formatting and clippy, warnings are errors
+## lint: formatting, clippy and rustdoc, warnings are errors
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet
 
 ## demo: the offline demo of the README on a copy of examples/numerical_debug_task (2 fake iterations)
 demo: image

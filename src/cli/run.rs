@@ -77,7 +77,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "D", default_value = "20m", value_parser = parse_duration_arg)]
     pub build_timeout: Duration,
 
-    /// Reflection-phase timeout [default: the build timeout].
+    /// Reflection-phase timeout (default: the build timeout).
     #[arg(long, value_name = "D", value_parser = parse_duration_arg)]
     pub reflection_timeout: Option<Duration>,
 
@@ -85,7 +85,7 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub runner: RunnerChoice,
 
-    /// Run id [default: `YYYYMMDDTHHMMSSZ-<8 hex>`, UTC].
+    /// Run id (default: `YYYYMMDDTHHMMSSZ-<8 hex>`, UTC).
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
 
@@ -101,7 +101,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "K", default_value = "score")]
     pub score_key: String,
 
-    /// Higher scores are better [default: lower is better].
+    /// Higher scores are better (default: lower is better).
     #[arg(long)]
     pub higher_is_better: bool,
 
@@ -130,7 +130,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "CMD")]
     pub post_attempt_command: Option<String>,
 
-    /// Key of the score in the post-attempt command's JSON [default: --score-key].
+    /// Key of the score in the post-attempt command's JSON (default: --score-key).
     #[arg(long, value_name = "K")]
     pub post_attempt_score_key: Option<String>,
 
@@ -150,7 +150,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_restore_best: bool,
 
-    /// Image the sessions run in [default: harnessgym/base:latest].
+    /// Image the sessions run in (default: harnessgym/base:latest).
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
 
@@ -166,7 +166,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub pids_limit: i64,
 
-    /// Container network for agent sessions [default: `none` for the fake runner].
+    /// Container network for agent sessions (default: `none` for the fake runner).
     #[arg(long, value_name = "MODE")]
     pub network: Option<String>,
 

@@ -54,11 +54,11 @@ pub struct RelayArgs {
     /// The server's name in telemetry lines.
     #[arg(long, value_name = "NAME", default_value = "")]
     pub server_name: String,
-    /// The server's working directory [default: the current directory].
+    /// The server's working directory (default: the current directory).
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
-    /// The workspace [default: `$HARNESSGYM_WORKSPACE`, else the nearest ancestor of the
-    /// server's directory holding `.harnessgym/`, else that directory].
+    /// The workspace (default: `$HARNESSGYM_WORKSPACE`, else the nearest ancestor of the
+    /// server's directory holding `.harnessgym/`, else that directory).
     #[arg(long, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
     /// Where the telemetry goes and which run it belongs to.
@@ -76,14 +76,14 @@ pub struct RelayArgs {
 /// Telemetry destination and scope.
 #[derive(Debug, Args)]
 pub struct TelemetryArgs {
-    /// The telemetry file [default: `$HARNESSGYM_MCP_TELEMETRY_PATH`, else
-    /// `<workspace>/.harnessgym/mcp_calls.jsonl`].
+    /// The telemetry file (default: `$HARNESSGYM_MCP_TELEMETRY_PATH`, else
+    /// `<workspace>/.harnessgym/mcp_calls.jsonl`).
     #[arg(long, value_name = "FILE")]
     pub telemetry_path: Option<PathBuf>,
-    /// The run id written on each line [default: `$HARNESSGYM_RUN_ID`].
+    /// The run id written on each line (default: `$HARNESSGYM_RUN_ID`).
     #[arg(long, value_name = "RUN_ID")]
     pub run_id: Option<String>,
-    /// The iteration written on each line [default: `$HARNESSGYM_ITERATION`].
+    /// The iteration written on each line (default: `$HARNESSGYM_ITERATION`).
     #[arg(long, value_name = "N")]
     pub iteration: Option<u32>,
 }
@@ -113,7 +113,7 @@ pub struct CallArgs {
     /// Print the whole JSON-RPC response.
     #[arg(long)]
     pub raw: bool,
-    /// Seconds to wait for the call [default: the server's tool timeout].
+    /// Seconds to wait for the call (default: the server's tool timeout).
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
     /// Where the telemetry goes and which run it belongs to.
