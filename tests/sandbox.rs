@@ -342,7 +342,10 @@ async fn the_reaper_removes_what_a_dead_owner_left_and_spares_live_owners() {
     std::mem::forget(stopped);
     std::mem::forget(running);
 
-    let report = t.engine.reap(&Selector::DeadOwners, true).await;
+    let report = t
+        .engine
+        .reap(&Selector::DeadOwnersOfRuns("test-".into()), true)
+        .await;
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(
         report.containers.len(),

@@ -42,6 +42,9 @@ impl ReapReport {
 pub enum Selector {
     /// Objects whose owner process is gone (on this host).
     DeadOwners,
+    /// Objects whose owner is gone, of runs whose id starts with the prefix (tests use
+    /// `test-` so that they never sweep a developer's own finished runs).
+    DeadOwnersOfRuns(String),
     /// Objects of one run (or test), whoever owns them.
     Run(String),
 }
@@ -51,6 +54,12 @@ impl Selector {
         match self {
             Selector::DeadOwners => {
                 Owner::from_labels(object_labels).is_some_and(|owner| owner.is_dead(here))
+            }
+            Selector::DeadOwnersOfRuns(prefix) => {
+                object_labels
+                    .get(labels::RUN)
+                    .is_some_and(|run| run.starts_with(prefix.as_str()))
+                    && Selector::DeadOwners.matches(object_labels, here)
             }
             Selector::Run(run) => object_labels.get(labels::RUN) == Some(run),
         }
