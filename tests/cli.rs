@@ -217,6 +217,7 @@ fn a_run_id_that_already_exists_is_refused_before_anything_runs() {
     let ws = tempfile::tempdir().expect("tempdir");
     common::write(ws.path(), "task.md", "task\n");
     common::write(ws.path(), ".harnessgym/runs/old/summary.json", "{}\n");
+    common::write(ws.path(), ".harnessgym/runs/old/run_config.json", "{}\n");
     let out = harnessgym(&[
         "run",
         "--task-text",

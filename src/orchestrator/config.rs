@@ -169,8 +169,9 @@ impl RunConfig {
             Some(id) => validate_run_id(id)?,
             None => crate::harness::time::make_run_id(),
         };
+        // A run that failed before it started (no run_config.json) leaves its id free.
         let run_dir = workspace.join(".harnessgym/runs").join(&run_id);
-        if run_dir.exists() {
+        if run_dir.join("run_config.json").exists() {
             return Err(ConfigError::RunExists {
                 id: run_id,
                 path: run_dir,

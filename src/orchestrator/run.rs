@@ -77,6 +77,9 @@ async fn run_locked(
     quiet: bool,
     verbose: bool,
 ) -> Result<RunOutcome, RunError> {
+    // What can fail without touching the workspace goes first.
+    let image_id = engine.require_image(&config.image).await?;
+    let info = engine.info().await?;
     let layout = RunLayout::new(&config.workspace, &config.run_id);
     registry::ensure_harness_dirs(&config.workspace).map_err(RunError::Registry)?;
     let registry_path = registry::registry_path(&config.workspace);
@@ -84,8 +87,6 @@ async fn run_locked(
     registry::save_registry(&registry_path, &mut loaded.registry).map_err(RunError::Registry)?;
     std::fs::create_dir_all(layout.run_dir().join("iterations"))
         .map_err(|e| RunError::write("the run directory", e))?;
-    let image_id = engine.require_image(&config.image).await?;
-    let info = engine.info().await?;
     let mut display = Display::new(quiet);
     let line = display.start("snapshot of the workspace".to_string(), None);
     let store = SnapshotStore::new(engine.clone(), &config.run_id);
