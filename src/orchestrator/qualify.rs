@@ -97,9 +97,19 @@ impl Loop<'_> {
         }
         .await;
         let container_id = container.id().to_string();
+        let passed = outcome
+            .as_ref()
+            .is_ok_and(|(_, report)| activation::gate_passed(report));
+        // A failed clean room is kept as a snapshot, so its workspace can be exported and
+        // inspected (`harnessgym snapshot export`); a passing one is not worth the commit.
+        let kept = if passed {
+            None
+        } else {
+            let name = format!("iteration-{i}-qualification-{k}");
+            Some(self.store.keep(&container, &name).await.map(|_| name)?)
+        };
         container.remove().await?;
         let (copied, activation_report) = outcome?;
-        let passed = activation::gate_passed(&activation_report);
         let dir = self
             .layout
             .iteration_dir(i)
@@ -110,7 +120,10 @@ impl Loop<'_> {
             "status": if passed { "passed" } else { "failed" },
             "iteration": i,
             "source_workspace": self.config.workspace.display().to_string(),
-            "fresh_workspace": format!("container {}:/workspace (from the run's baseline)", short_id(&container_id)),
+            "fresh_workspace": match &kept {
+                Some(name) => format!("snapshot `{name}` of run {} (harnessgym snapshot export --run {} --name {name} --out <file>)", self.config.run_id, self.config.run_id),
+                None => format!("container {}:/workspace (from the run's baseline, removed)", short_id(&container_id)),
+            },
             "container_id": container_id,
             "image_id": self.baseline.image_id,
             "copied_artifacts": copied,

@@ -200,6 +200,13 @@ impl SnapshotStore {
         })
     }
 
+    /// Keep `container`'s state as the snapshot `name` without tracking its changes (evidence
+    /// to export later, never written back).
+    pub async fn keep(&self, container: &Container, name: &str) -> Result<Snapshot, SandboxError> {
+        self.commit_named(container, name, ChangeSet::default())
+            .await
+    }
+
     /// Give `snapshot` another name (a tag on the same image, no copy) — e.g. the best
     /// checkpoint.
     pub async fn tag(&self, snapshot: &Snapshot, name: &str) -> Result<Snapshot, SandboxError> {
