@@ -240,3 +240,17 @@ fn a_run_id_that_already_exists_is_refused_before_anything_runs() {
         "{}\n"
     );
 }
+
+#[tokio::test]
+async fn run_json_prints_the_summary_and_nothing_else_on_stdout() {
+    let t = TestRun::new("cli-json").await;
+    let ws = tempfile::tempdir().expect("tempdir");
+    common::write(ws.path(), "task.md", "Say hello.\n");
+    let out = common::run_fake(&t, ws.path(), 1, &["--json"]).await;
+    let printed: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let saved = common::run_json(ws.path(), &t, "summary.json");
+    assert_eq!(printed, saved);
+    assert_eq!(printed["run_id"], t.run.as_str());
+    t.cleanup().await;
+}
