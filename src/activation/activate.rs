@@ -39,12 +39,13 @@ use crate::mcp::smoke::{SmokeRequest, smoke};
 
 /// Set to `1` by the host on every container it creates; activation refuses to run without it.
 pub const IN_CONTAINER_ENV: &str = "HARNESSGYM_IN_CONTAINER";
-/// Given to every smoke-tested server and self-test: the workspace.
-pub const WORKSPACE_ENV: &str = "HARNESSGYM_WORKSPACE";
+/// Given to every smoke-tested server and self-test: the workspace (the MCP helpers' name).
+pub use crate::mcp::workspace::ENV_WORKSPACE as WORKSPACE_ENV;
 /// The report, relative to the workspace.
 pub const ACTIVATION_PATH: &str = ".harnessgym/activation.json";
-/// Manifest file names looked for in an MCP artifact's directory, in order (§6.3).
-pub const MCP_MANIFEST_NAMES: [&str; 3] = ["mcp.json", "server.json", "harnessgym-mcp.json"];
+/// Manifest file names looked for in an MCP artifact's directory, in order (§6.3): the same
+/// list the registry sync recognises.
+pub use crate::harness::registry::MCP_MANIFEST_NAMES;
 
 /// What to activate and how the helpers are to be wired.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -402,6 +402,18 @@ impl<W: AsyncWrite + Unpin> Relay<'_, W> {
     }
 }
 
+/// A Content-Length body as a message, keeping the raw bytes to forward them unchanged.
+fn parse_body(body: Option<Vec<u8>>) -> Result<Option<Incoming>, FramingError> {
+    let Some(body) = body else {
+        return Ok(None);
+    };
+    let value = serde_json::from_slice(&body).map_err(FramingError::InvalidJson)?;
+    Ok(Some(Incoming {
+        value,
+        body: Some(body),
+    }))
+}
+
 /// Reads the client's messages until its input ends; unreadable messages are logged and skipped.
 async fn read_client<R: AsyncRead + Unpin>(
     framing: ClientFraming,
@@ -412,17 +424,7 @@ async fn read_client<R: AsyncRead + Unpin>(
         ClientFraming::ContentLength => {
             let mut reader = ContentLengthReader::new(input);
             loop {
-                let next = reader.read_body().await.and_then(|body| match body {
-                    Some(body) => serde_json::from_slice(&body)
-                        .map(|value| {
-                            Some(Incoming {
-                                value,
-                                body: Some(body),
-                            })
-                        })
-                        .map_err(FramingError::InvalidJson),
-                    None => Ok(None),
-                });
+                let next = reader.read_body().await.and_then(parse_body);
                 if !deliver(next, "client", &tx).await {
                     return;
                 }
@@ -447,17 +449,7 @@ async fn read_client<R: AsyncRead + Unpin>(
 async fn read_server<R: AsyncRead + Unpin>(output: R, tx: mpsc::UnboundedSender<Incoming>) {
     let mut reader = ContentLengthReader::new(output);
     loop {
-        let next = reader.read_body().await.and_then(|body| match body {
-            Some(body) => serde_json::from_slice(&body)
-                .map(|value| {
-                    Some(Incoming {
-                        value,
-                        body: Some(body),
-                    })
-                })
-                .map_err(FramingError::InvalidJson),
-            None => Ok(None),
-        });
+        let next = reader.read_body().await.and_then(parse_body);
         match next {
             Ok(Some(message)) => {
                 if tx.send(message).is_err() {

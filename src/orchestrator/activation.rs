@@ -51,7 +51,7 @@ pub async fn activate(
         target.telemetry_path.clone(),
     ];
     let mut spec = ExecSpec::new(argv, ACTIVATION_TIMEOUT);
-    spec.env = vec!["HARNESSGYM_IN_CONTAINER=1".to_string()];
+    spec.env = vec![format!("{}=1", crate::activation::IN_CONTAINER_ENV)];
     spec.stdout = crate::sandbox::OutputSink::memory(OUTPUT_CAP);
     let out = container.exec(&spec).await?;
     let parsed = parse_json_tolerant(&out.stdout.text());

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::session::{Session, SessionError};
 use crate::harness::json::to_pretty_json;
 use crate::harness::registry::{
-    self, ArtifactKind, Registry, add_or_update_artifact, parse_registry_text,
+    self, ArtifactKind, HARNESS_DIR, Registry, add_or_update_artifact, parse_registry_text,
     sync_registry_from_files,
 };
 use crate::sandbox::Container;
@@ -18,7 +18,6 @@ use crate::sandbox::WORKSPACE;
 use crate::sandbox::extract::ExtractOptions;
 use crate::snapshot::pack::PackFilter;
 
-const HARNESS_DIR: &str = ".harnessgym";
 /// Host-owned files and run state that never come back from a container.
 const HOST_OWNED: &[&str] = &[
     "runs",

@@ -27,8 +27,6 @@ use crate::snapshot::Snapshot;
 pub struct IterationOutcome {
     /// The summary entry (reference §3.6 `iterations[]`).
     pub entry: Value,
-    /// Solved and verified (or a verified stop score).
-    pub solved: bool,
     /// Whether the loop stops here.
     pub stop: bool,
     /// The committed session.
@@ -107,7 +105,6 @@ impl Loop<'_> {
         });
         Ok(IterationOutcome {
             entry,
-            solved: done.solved,
             stop: done.stop,
             snapshot,
             score: extract_score(current, &self.config.score_key),
@@ -172,13 +169,15 @@ impl Loop<'_> {
     /// The environment of every container of iteration `i`: where it is, which run, where MCP
     /// telemetry goes (one file per iteration, so counts are the iteration's: fix of §14.6).
     pub(super) fn container_env(&self, i: u32) -> Vec<String> {
+        use crate::activation::IN_CONTAINER_ENV;
+        use crate::mcp::workspace::{ENV_ITERATION, ENV_RUN_ID, ENV_TELEMETRY_PATH, ENV_WORKSPACE};
         vec![
-            "HARNESSGYM_IN_CONTAINER=1".to_string(),
-            format!("HARNESSGYM_WORKSPACE={}", crate::sandbox::WORKSPACE),
-            format!("HARNESSGYM_RUN_ID={}", self.config.run_id),
-            format!("HARNESSGYM_ITERATION={i}"),
+            format!("{IN_CONTAINER_ENV}=1"),
+            format!("{ENV_WORKSPACE}={}", crate::sandbox::WORKSPACE),
+            format!("{ENV_RUN_ID}={}", self.config.run_id),
+            format!("{ENV_ITERATION}={i}"),
             format!(
-                "HARNESSGYM_MCP_TELEMETRY_PATH={}/{}/mcp_calls.jsonl",
+                "{ENV_TELEMETRY_PATH}={}/{}/mcp_calls.jsonl",
                 crate::sandbox::WORKSPACE,
                 self.layout.iteration_rel(i)
             ),
@@ -339,7 +338,9 @@ impl Loop<'_> {
             .activate_session(session, i, "post_build_activation.json")
             .await?;
         self.record_gate(i, &report);
-        let registry = self.prepare_registry()?;
+        let registry = registry::load_registry(&registry::registry_path(&self.config.workspace))
+            .map_err(RunError::Registry)?
+            .registry;
         let path = registry::registry_path(&self.config.workspace);
         result
             .update(json!({

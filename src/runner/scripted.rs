@@ -7,6 +7,7 @@
 //! write), `HARNESSGYM_ITERATION`, `HARNESSGYM_PHASE` and `HARNESSGYM_RUN_ID`. Tests and demos use
 //! it to play agents that time out, write malformed results, or optimise a kernel.
 
+use crate::mcp::workspace::{ENV_ITERATION, ENV_RUN_ID};
 use crate::orchestrator::{PhaseContext, SessionError, workspace_path};
 use crate::sandbox::{ExecSpec, OutputSink};
 
@@ -46,9 +47,9 @@ pub async fn run(ctx: &PhaseContext<'_>, phase: &str) -> Result<Option<ScriptRun
     let mut spec = ExecSpec::new(["sh".to_string(), workspace_path(&rel)], ctx.timeout);
     spec.env = vec![
         format!("HARNESSGYM_RESULT={}", workspace_path(&ctx.result_rel)),
-        format!("HARNESSGYM_ITERATION={}", ctx.iteration),
+        format!("{ENV_ITERATION}={}", ctx.iteration),
         format!("HARNESSGYM_PHASE={phase}"),
-        format!("HARNESSGYM_RUN_ID={}", ctx.run_id),
+        format!("{ENV_RUN_ID}={}", ctx.run_id),
     ];
     spec.stdout = OutputSink::file(&ctx.files.stdout, OUTPUT_CAP);
     spec.stderr = OutputSink::file(&ctx.files.stderr, OUTPUT_CAP);

@@ -58,7 +58,14 @@ impl Container {
     ) -> Result<(), SandboxError> {
         let rel = rel.trim_start_matches('/').to_string();
         self.upload_tar(dir, move |writer| {
-            file_archive(writer, &rel, &bytes, mode).map_err(|source| SandboxError::HostIo {
+            let size = bytes.len() as u64;
+            let file = FileEntry {
+                rel: &rel,
+                mode,
+                uid: AGENT_UID,
+                size,
+            };
+            file_archive(writer, &file, bytes.as_slice()).map_err(|source| SandboxError::HostIo {
                 action: "pack",
                 path: rel.clone().into(),
                 source,
@@ -68,36 +75,40 @@ impl Container {
     }
 }
 
-/// A tar holding `rel`'s parent directories (so the engine does not create them root-owned)
-/// and the file itself, all owned by the agent user.
+/// One file to put in a container: where, with which mode, owned by which uid (gid alike).
+struct FileEntry<'a> {
+    rel: &'a str,
+    mode: u32,
+    uid: u64,
+    size: u64,
+}
+
+/// A tar holding `file.rel`'s parent directories (so the engine does not create them with
+/// another owner) and the file itself read from `contents`, all owned by `file.uid`.
 fn file_archive(
     writer: &mut dyn std::io::Write,
-    rel: &str,
-    bytes: &[u8],
-    mode: u32,
+    file: &FileEntry<'_>,
+    contents: impl std::io::Read,
 ) -> std::io::Result<()> {
     let mut builder = tar::Builder::new(writer);
-    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = file.rel.split('/').filter(|p| !p.is_empty()).collect();
     for depth in 1..parts.len() {
-        let mut header = header(tar::EntryType::Directory, 0o755, 0);
-        builder.append_data(
-            &mut header,
-            format!("{}/", parts[..depth].join("/")),
-            std::io::empty(),
-        )?;
+        let mut header = header(tar::EntryType::Directory, 0o755, 0, file.uid);
+        let name = format!("{}/", parts[..depth].join("/"));
+        builder.append_data(&mut header, name, std::io::empty())?;
     }
-    let mut header = header(tar::EntryType::Regular, mode, bytes.len() as u64);
-    builder.append_data(&mut header, parts.join("/"), bytes)?;
+    let mut header = header(tar::EntryType::Regular, file.mode, file.size, file.uid);
+    builder.append_data(&mut header, parts.join("/"), contents)?;
     builder.finish()
 }
 
-fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+fn header(kind: tar::EntryType, mode: u32, size: u64, uid: u64) -> tar::Header {
     let mut header = tar::Header::new_gnu();
     header.set_entry_type(kind);
     header.set_mode(mode);
     header.set_size(size);
-    header.set_uid(AGENT_UID);
-    header.set_gid(AGENT_UID);
+    header.set_uid(uid);
+    header.set_gid(uid);
     header.set_mtime(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -125,26 +136,15 @@ impl Container {
                 path: source.clone(),
                 source: e,
             };
-            let file = std::fs::File::open(&source).map_err(io)?;
-            let size = file.metadata().map_err(io)?.len();
-            let mut builder = tar::Builder::new(writer);
-            let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
-            for depth in 1..parts.len() {
-                let mut h = header(tar::EntryType::Directory, 0o755, 0);
-                h.set_uid(0);
-                h.set_gid(0);
-                let name = format!("{}/", parts[..depth].join("/"));
-                builder
-                    .append_data(&mut h, name, std::io::empty())
-                    .map_err(io)?;
-            }
-            let mut h = header(tar::EntryType::Regular, mode, size);
-            h.set_uid(0);
-            h.set_gid(0);
-            builder
-                .append_data(&mut h, parts.join("/"), file)
-                .map_err(io)?;
-            builder.finish().map_err(io)
+            let contents = std::fs::File::open(&source).map_err(io)?;
+            let size = contents.metadata().map_err(io)?.len();
+            let file = FileEntry {
+                rel: &rel,
+                mode,
+                uid: 0,
+                size,
+            };
+            file_archive(writer, &file, contents).map_err(io)
         })
         .await
     }
