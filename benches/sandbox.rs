@@ -16,7 +16,7 @@ use harnessgym::image::BASE_IMAGE;
 use harnessgym::sandbox::{
     BuildRequest, ContainerSpec, Engine, ExecSpec, Role, Selector, resolve_host,
 };
-use harnessgym::snapshot::pack::PackFilter;
+use harnessgym::layer::pack::PackFilter;
 use harnessgym::snapshot::{SnapshotStore, WriteBack};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;

@@ -14,6 +14,7 @@ pub mod duration;
 pub mod exit;
 pub mod harness;
 pub mod image;
+pub mod layer;
 pub mod mcp;
 pub mod orchestrator;
 pub mod progress;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::{TestRun, count_labelled, write};
 use harnessgym::sandbox::extract::ExtractOptions;
 use harnessgym::sandbox::{ExecSpec, OutputSink, Owner, Role, Selector, WORKSPACE, labels};
-use harnessgym::snapshot::pack::PackFilter;
+use harnessgym::layer::pack::PackFilter;
 
 #[tokio::test]
 async fn exec_reports_exit_code_output_and_runs_hardened() {

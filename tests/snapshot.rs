@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{TestRun, write};
 use harnessgym::sandbox::{ExecSpec, Role};
-use harnessgym::snapshot::pack::PackFilter;
+use harnessgym::layer::pack::PackFilter;
 use harnessgym::snapshot::{SnapshotStore, WriteBack};
 
 /// Everything but harnessgym's own state and version control goes back to the host.

@@ -16,7 +16,7 @@ use crate::harness::registry::{
 use crate::sandbox::Container;
 use crate::sandbox::WORKSPACE;
 use crate::sandbox::extract::ExtractOptions;
-use crate::snapshot::pack::PackFilter;
+use crate::layer::pack::PackFilter;
 
 /// Host-owned files and run state that never come back from a container.
 const HOST_OWNED: &[&str] = &[

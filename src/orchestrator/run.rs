@@ -16,7 +16,7 @@ use crate::harness::optimization::PostResult;
 use crate::harness::registry;
 use crate::runner::Runner;
 use crate::sandbox::Engine;
-use crate::snapshot::pack::PackFilter;
+use crate::layer::pack::PackFilter;
 use crate::snapshot::{Snapshot, SnapshotStore, WriteBack};
 
 /// The loop's state across iterations.

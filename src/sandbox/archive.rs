@@ -25,7 +25,7 @@ use super::container::Container;
 use super::deadline::{self, within};
 use super::error::{CallError, SandboxError};
 use super::extract::{ExtractOptions, ExtractReport, extract_safe};
-use crate::snapshot::pack::{PackFilter, PackStats, pack_workspace};
+use crate::layer::pack::{PackFilter, PackStats, pack_workspace};
 
 /// Bytes per body chunk.
 pub const CHUNK: usize = 256 * 1024;

@@ -135,7 +135,7 @@ pub enum SandboxError {
         path: PathBuf,
         /// What went wrong.
         #[source]
-        source: crate::snapshot::pack::PackError,
+        source: crate::layer::pack::PackError,
     },
     /// Streaming a tar archive out of a container failed.
     #[error("failed to download {id}:{path}")]

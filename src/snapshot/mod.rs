@@ -5,7 +5,6 @@
 //! host as changed paths only (deletions included) or in full, and can be exported as `.tar.gz`.
 
 mod changes;
-pub mod pack;
 mod store;
 
 pub use changes::{ChangeSet, WritePlan};

@@ -13,7 +13,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use super::changes::{ChangeSet, WritePlan};
-use super::pack::PackFilter;
+use crate::layer::pack::PackFilter;
 use crate::sandbox::extract::{ExtractOptions, remove_paths_safe};
 use crate::sandbox::{Container, ContainerSpec, Engine, Role, SandboxError, WORKSPACE, short_id};
 

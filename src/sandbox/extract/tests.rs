@@ -10,7 +10,7 @@ use tar::{Builder, EntryType, Header};
 use tempfile::TempDir;
 
 use super::*;
-use crate::snapshot::pack::{PackFilter, pack_workspace};
+use crate::layer::pack::{PackFilter, pack_workspace};
 
 mod attacks;
 
@@ -512,5 +512,5 @@ fn errors_stay_small_enough_to_nest() {
     // Callers wrap this error with several strings of context; clippy's `result_large_err`
     // fires past 128 bytes, so keep the cause itself at five words or less.
     assert!(std::mem::size_of::<ExtractError>() <= 40);
-    assert!(std::mem::size_of::<crate::snapshot::pack::PackError>() <= 40);
+    assert!(std::mem::size_of::<crate::layer::pack::PackError>() <= 40);
 }
