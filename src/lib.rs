@@ -20,5 +20,6 @@ pub mod orchestrator;
 pub mod progress;
 pub mod runner;
 pub mod sandbox;
+pub mod session;
 pub mod shutdown;
 pub mod snapshot;

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::session::{Session, SessionError};
+use crate::session::{Session, SessionError};
 use crate::harness::json::to_pretty_json;
 use crate::harness::registry::{
     self, ArtifactKind, HARNESS_DIR, Registry, add_or_update_artifact, parse_registry_text,

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{DepthChoice, RunArgs, RunnerChoice, TaskStateChoice};
+use crate::harness::prompts::HarnessDepth;
+use crate::runner::RunnerKind;
 use crate::diagnostics::Diagnose;
 use crate::exit;
 use crate::image::BASE_IMAGE;
@@ -90,6 +92,31 @@ impl Diagnose for ConfigError {
     }
 }
 
+/// What the next attempt starts from (reference §2.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// Edits compound: the next attempt starts from the last session's state.
+    Continue,
+    /// Every attempt starts from the original task files plus the current `.harnessgym/` bundle.
+    Reset,
+}
+
+impl TaskState {
+    /// The name as `--task-state` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskState::Continue => "continue",
+            TaskState::Reset => "reset",
+        }
+    }
+}
+
+fn runner_kind(choice: RunnerChoice) -> RunnerKind {
+    match choice {
+        RunnerChoice::Fake => RunnerKind::Fake,
+    }
+}
+
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -112,7 +139,7 @@ pub struct RunConfig {
     /// Reflection timeout.
     pub reflection_timeout: Duration,
     /// Backend.
-    pub runner: RunnerChoice,
+    pub runner: RunnerKind,
     /// Reflect and build even after a verified solve.
     pub build_after_solve: bool,
     /// Stop target.
@@ -122,9 +149,9 @@ pub struct RunConfig {
     /// Score direction.
     pub higher_is_better: bool,
     /// Reset or continue.
-    pub task_state: TaskStateChoice,
+    pub task_state: TaskState,
     /// Prompt depth.
-    pub harness_depth: DepthChoice,
+    pub harness_depth: HarnessDepth,
     /// Qualify builds.
     pub qualify_artifacts: bool,
     /// Repair budget.
@@ -187,13 +214,19 @@ impl RunConfig {
             attempt_timeouts: args.attempt_timeouts.map(|s| s.0).unwrap_or_default(),
             build_timeout: args.build_timeout,
             reflection_timeout: args.reflection_timeout.unwrap_or(args.build_timeout),
-            runner: args.runner,
+            runner: runner_kind(args.runner),
             build_after_solve: args.build_after_solve,
             stop_score: args.stop_score,
             score_key: args.score_key.clone(),
             higher_is_better: args.higher_is_better,
-            task_state: args.task_state,
-            harness_depth: args.harness_depth,
+            task_state: match args.task_state {
+                TaskStateChoice::Continue => TaskState::Continue,
+                TaskStateChoice::Reset => TaskState::Reset,
+            },
+            harness_depth: match args.harness_depth {
+                DepthChoice::Standard => HarnessDepth::Standard,
+                DepthChoice::Deep => HarnessDepth::Deep,
+            },
             qualify_artifacts: !args.no_qualify_artifacts,
             artifact_repair_attempts: args.artifact_repair_attempts,
             post_attempt_command: args.post_attempt_command.filter(|c| !c.trim().is_empty()),

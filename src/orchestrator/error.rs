@@ -6,7 +6,7 @@ use crate::exit;
 
 use super::config::ConfigError;
 use super::lock::LockError;
-use super::session::SessionError;
+use crate::session::SessionError;
 
 /// A run that could not continue.
 #[derive(Debug, thiserror::Error)]

@@ -11,8 +11,8 @@ use super::error::RunError;
 use super::phases::{self, PhaseKind};
 use super::prompts;
 use super::results::ResultFile;
-use super::session::{PhaseContext, Session};
-use crate::cli::TaskStateChoice;
+use crate::session::{PhaseContext, Session};
+use super::TaskState;
 use crate::harness::registry::{self, Registry};
 use crate::harness::result::{
     create_initial_result, extract_score, is_solved_and_verified, reached_stop_score,
@@ -58,8 +58,8 @@ impl Loop<'_> {
     /// Run iteration `i`.
     pub async fn iteration(&mut self, i: u32) -> Result<IterationOutcome, RunError> {
         let start = match (i, self.config.task_state) {
-            (1, _) | (_, TaskStateChoice::Reset) => self.baseline.clone(),
-            (_, TaskStateChoice::Continue) => self.last.clone(),
+            (1, _) | (_, TaskState::Reset) => self.baseline.clone(),
+            (_, TaskState::Continue) => self.last.clone(),
         };
         let registry = self.prepare_registry()?;
         let initial = create_initial_result(

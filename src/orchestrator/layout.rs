@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::runner::PhaseFiles;
+use crate::session::PhaseFiles;
 
 /// The files of one run (reference §3.1).
 #[derive(Debug, Clone)]

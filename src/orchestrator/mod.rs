@@ -17,14 +17,12 @@ mod prompts;
 mod qualify;
 mod results;
 mod run;
-mod session;
 mod summary;
 mod usage;
 
-pub use config::{ConfigError, RunConfig, parse_size};
+pub use config::{ConfigError, RunConfig, TaskState, parse_size};
 pub use error::RunError;
 pub use iteration::is_verified;
 pub use layout::RunLayout;
 pub use lock::{LOCK_PATH, LockError, WorkspaceLock};
 pub use run::{Loop, RunOutcome, run};
-pub use session::{PhaseContext, Session, SessionError, workspace_path, write_host_file};

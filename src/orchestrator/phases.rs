@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::display::Display;
 use super::error::RunError;
 use super::results::ResultFile;
-use super::session::{PhaseContext, Session};
+use crate::session::{PhaseContext, Session};
 use crate::harness::result::apply_attempt_fallback;
 use crate::runner::RunnerResult;
 
@@ -88,7 +88,7 @@ pub async fn shown<F>(
     call: F,
 ) -> Result<RunnerResult, RunError>
 where
-    F: std::future::Future<Output = Result<RunnerResult, super::session::SessionError>>,
+    F: std::future::Future<Output = Result<RunnerResult, crate::session::SessionError>>,
 {
     let line = display.start(label.to_string(), Some(ctx.timeout));
     let outcome = call.await;

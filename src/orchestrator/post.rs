@@ -10,7 +10,7 @@ use serde_json::json;
 use super::Loop;
 use super::error::RunError;
 use super::results::ResultFile;
-use super::session::Session;
+use crate::session::Session;
 use crate::duration::format_duration;
 use crate::harness::optimization::PostResult;
 use crate::harness::optimization::{Standing, post_attempt_update};

@@ -4,7 +4,6 @@ use serde_json::Value;
 
 use super::Loop;
 use super::error::RunError;
-use crate::cli::DepthChoice;
 use crate::harness::prompts::{
     self, Agent, AttemptPrompt, BuildPrompt, HarnessDepth, PREVIEW_CHARS, PromptSession,
     ReflectionPrompt, RepairPrompt, StopTarget, TaskOrigin,
@@ -18,10 +17,7 @@ fn session<'a>(run: &'a Loop<'_>, i: u32) -> PromptSession<'a> {
 }
 
 fn depth(run: &Loop<'_>) -> HarnessDepth {
-    match run.config.harness_depth {
-        DepthChoice::Standard => HarnessDepth::Standard,
-        DepthChoice::Deep => HarnessDepth::Deep,
-    }
+    run.config.harness_depth
 }
 
 /// The attempt prompt of iteration `i`.

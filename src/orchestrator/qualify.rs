@@ -15,7 +15,7 @@ use super::bundle;
 use super::error::RunError;
 use super::phases::{self, PhaseKind};
 use super::results::ResultFile;
-use super::session::Session;
+use crate::session::Session;
 use crate::harness::json::write_json_atomic;
 use crate::harness::registry::{self, Registry};
 use crate::harness::time::utc_now;

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::RunConfig;
-use crate::cli::{DepthChoice, RunnerChoice, TaskStateChoice};
+use crate::harness::prompts::HarnessDepth;
 use crate::sandbox::EngineInfo;
 
 /// Version of the `harnessgym` block harnessgym adds to the reference's files.
@@ -22,7 +22,7 @@ pub fn run_config(config: &RunConfig, image_id: &str, engine: &EngineInfo) -> Va
         "attempt_timeout_schedule_seconds": config.attempt_timeouts.iter().map(|d| d.as_secs()).collect::<Vec<_>>(),
         "build_timeout_seconds": seconds(config.build_timeout),
         "reflection_timeout_seconds": seconds(config.reflection_timeout),
-        "runner": match config.runner { RunnerChoice::Fake => "fake" },
+        "runner": config.runner.name(),
         "codex_bin": "codex",
         "claude_bin": "claude",
         "claude_model": null,
@@ -33,9 +33,9 @@ pub fn run_config(config: &RunConfig, image_id: &str, engine: &EngineInfo) -> Va
         "stop_score": config.stop_score,
         "score_key": config.score_key,
         "higher_is_better": config.higher_is_better,
-        "task_state": match config.task_state { TaskStateChoice::Continue => "continue", TaskStateChoice::Reset => "reset" },
+        "task_state": config.task_state.name(),
         "attempt_only": false,
-        "harness_depth": match config.harness_depth { DepthChoice::Standard => "standard", DepthChoice::Deep => "deep" },
+        "harness_depth": match config.harness_depth { HarnessDepth::Standard => "standard", HarnessDepth::Deep => "deep" },
         "post_attempt_command": config.post_attempt_command,
         "post_attempt_score_key": config.post_attempt_score_key,
         "post_attempt_timeout_seconds": seconds(config.post_attempt_timeout),

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::Loop;
 use super::error::RunError;
 use super::results::ResultFile;
-use super::session::Session;
+use crate::session::Session;
 use crate::harness::registry;
 use crate::harness::usage::{UsageInputs, harness_usage};
 use crate::mcp::telemetry::summarize_contents;

@@ -1,6 +1,6 @@
 //! Runners turn a prompt into an agent session inside the iteration's container (reference §7).
 //!
-//! A runner knows the sandbox only through [`crate::orchestrator::Session`] and reports a
+//! A runner knows the sandbox only through [`crate::session::Session`] and reports a
 //! [`RunnerResult`]. Dispatch is a plain enum: each backend is one file.
 
 mod fake;
@@ -8,10 +8,26 @@ mod result;
 pub mod scripted;
 
 pub use fake::FakeRunner;
-pub use result::{PhaseFiles, RunnerResult};
+pub use result::RunnerResult;
 
-use crate::cli::RunnerChoice;
-use crate::orchestrator::{PhaseContext, SessionError};
+use crate::session::{PhaseContext, SessionError};
+
+/// Which backend runs the sessions, as validated from `--runner`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunnerKind {
+    /// The deterministic offline runner (reference §7.4).
+    Fake,
+}
+
+impl RunnerKind {
+    /// The name as `--runner` spells it (recorded in `run_config.json`; prompts pick the agent's
+    /// name from it).
+    pub fn name(self) -> &'static str {
+        match self {
+            RunnerKind::Fake => "fake",
+        }
+    }
+}
 
 /// The agent backends.
 #[derive(Debug)]
@@ -22,9 +38,9 @@ pub enum Runner {
 
 impl Runner {
     /// The runner for `choice`.
-    pub fn new(choice: RunnerChoice) -> Self {
-        match choice {
-            RunnerChoice::Fake => Runner::Fake(FakeRunner),
+    pub fn new(kind: RunnerKind) -> Self {
+        match kind {
+            RunnerKind::Fake => Runner::Fake(FakeRunner),
         }
     }
 

@@ -1,35 +1,10 @@
 //! What a runner reports for one phase (reference §7.1), and where its files go.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use crate::session::PhaseFiles;
 
 use serde::Serialize;
-
-/// The four files every phase writes (`<phase>.{prompt,stdout,stderr,transcript}.txt`), as host
-/// paths in the iteration (or repair) directory.
-#[derive(Debug, Clone)]
-pub struct PhaseFiles {
-    /// The prompt given to the agent.
-    pub prompt: PathBuf,
-    /// The agent's standard output.
-    pub stdout: PathBuf,
-    /// The agent's standard error.
-    pub stderr: PathBuf,
-    /// A readable account of the phase.
-    pub transcript: PathBuf,
-}
-
-impl PhaseFiles {
-    /// The files of `file_stem` (`attempt`, `reflection`, `build`) in `dir`.
-    pub fn new(dir: &Path, file_stem: &str) -> Self {
-        let file = |kind: &str| dir.join(format!("{file_stem}.{kind}.txt"));
-        PhaseFiles {
-            prompt: file("prompt"),
-            stdout: file("stdout"),
-            stderr: file("stderr"),
-            transcript: file("transcript"),
-        }
-    }
-}
 
 /// The outcome of one phase, stored under `phases.<name>` in result.json.
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -8,7 +8,7 @@
 //! it to play agents that time out, write malformed results, or optimise a kernel.
 
 use crate::mcp::workspace::{ENV_ITERATION, ENV_RUN_ID};
-use crate::orchestrator::{PhaseContext, SessionError, workspace_path};
+use crate::session::{PhaseContext, SessionError, workspace_path};
 use crate::sandbox::{ExecSpec, OutputSink};
 
 /// Directory of phase scripts, relative to the workspace.

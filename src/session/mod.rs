@@ -1,11 +1,14 @@
 //! One agent session's container, as runners see it: run commands, read and write workspace
 //! files. Attempt, reflect, build and repairs of an iteration all exec into the same container,
 //! so the agent's own session store lives there and `resume` works.
+//!
+//! This is the small interface runners know the sandbox through. It lives below the
+//! orchestrator (which drives the loop) and below the runners (which drive agents), so data
+//! flows one way: orchestrator → runner → session → sandbox.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::runner::PhaseFiles;
 use crate::sandbox::{Container, ExecOutcome, ExecSpec, SandboxError, WORKSPACE};
 
 /// What a session can fail with.
@@ -92,6 +95,33 @@ impl Session {
 /// `/workspace/<rel>`.
 pub fn workspace_path(rel: &str) -> String {
     format!("{WORKSPACE}/{}", rel.trim_start_matches('/'))
+}
+
+/// The four files every phase writes (`<phase>.{prompt,stdout,stderr,transcript}.txt`), as host
+/// paths in the iteration (or repair) directory.
+#[derive(Debug, Clone)]
+pub struct PhaseFiles {
+    /// The prompt given to the agent.
+    pub prompt: PathBuf,
+    /// The agent's standard output.
+    pub stdout: PathBuf,
+    /// The agent's standard error.
+    pub stderr: PathBuf,
+    /// A readable account of the phase.
+    pub transcript: PathBuf,
+}
+
+impl PhaseFiles {
+    /// The files of `file_stem` (`attempt`, `reflection`, `build`) in `dir`.
+    pub fn new(dir: &Path, file_stem: &str) -> Self {
+        let file = |kind: &str| dir.join(format!("{file_stem}.{kind}.txt"));
+        PhaseFiles {
+            prompt: file("prompt"),
+            stdout: file("stdout"),
+            stderr: file("stderr"),
+            transcript: file("transcript"),
+        }
+    }
 }
 
 /// Everything a runner needs for one phase.
