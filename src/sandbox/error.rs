@@ -275,6 +275,23 @@ pub enum SandboxError {
         #[source]
         source: CallError,
     },
+    /// An image's inspect data cannot be turned into an image config.
+    #[error("cannot read the config of image `{image}`: {reason}")]
+    ImageConfig {
+        /// The image.
+        image: String,
+        /// What is missing.
+        reason: String,
+    },
+    /// Loading an image archive (`POST /images/load`) failed.
+    #[error("failed to load the image archive for `{tag}`")]
+    Load {
+        /// The tag being loaded.
+        tag: String,
+        /// The engine's answer.
+        #[source]
+        source: CallError,
+    },
     /// A host-side file operation around a transfer failed.
     #[error("failed to {action} {path}")]
     HostIo {

@@ -14,6 +14,7 @@ pub mod extract;
 mod files;
 mod images;
 pub mod labels;
+mod load;
 mod output;
 mod reaper;
 mod spec;
@@ -26,6 +27,9 @@ pub use exec::{ExecOutcome, ExecSpec};
 pub use files::READ_LIMIT;
 pub use images::{BuildRequest, ImageSummary};
 pub use labels::{Owner, Role};
+pub use load::{
+    Digesting, DigestingReader, ImageConfig, LayerFile, LoadRequest, sha256_digest,
+};
 pub use output::{Captured, OutputSink};
 pub use reaper::{ReapReport, Selector};
 pub use spec::{AGENT_USER, ContainerSpec, Limits, WORKSPACE};
