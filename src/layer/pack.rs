@@ -80,6 +80,10 @@ pub struct PackFilter {
     pub include: Option<Vec<PathBuf>>,
     /// Owner of every entry.
     pub owner: EntryOwner,
+    /// The name of the root in the archive: `None` names it `./` and its contents relative to
+    /// it (for an upload into a directory); `Some("workspace")` names it `workspace/` and its
+    /// contents `workspace/…` (for an image layer, whose root is `/`).
+    pub prefix: Option<PathBuf>,
 }
 
 /// Counts of what [`pack_workspace`] wrote.
@@ -233,7 +237,7 @@ pub fn pack_workspace<W: Write>(
         buf: vec![0; COPY_BUF],
     };
     let walked = packer
-        .append_dir(Path::new("./"), &root_meta)
+        .append_dir(Path::new(""), &root_meta)
         .and_then(|()| match includes {
             None => packer.pack_children(PathBuf::new()),
             Some(includes) => packer.pack_includes(&includes),
@@ -346,6 +350,16 @@ struct Packer<'a, W: Write> {
 }
 
 impl<W: Write> Packer<'_, W> {
+    /// The archive name of the entry at `rel` (empty: the root).
+    fn name(&self, rel: &Path) -> PathBuf {
+        match (&self.filter.prefix, rel.as_os_str().is_empty()) {
+            (None, true) => PathBuf::from("./"),
+            (None, false) => rel.to_path_buf(),
+            (Some(prefix), true) => prefix.clone(),
+            (Some(prefix), false) => prefix.join(rel),
+        }
+    }
+
     fn excluded(&self, rel: &Path) -> bool {
         is_run_state(rel) || (self.filter.reference_exclusions && is_reference_excluded(rel))
     }
@@ -467,8 +481,9 @@ impl<W: Write> Packer<'_, W> {
 
     fn append_dir(&mut self, rel: &Path, meta: &Metadata) -> Result<(), PackError> {
         let mut header = self.header(EntryType::Directory, meta);
+        let name = self.name(rel);
         self.builder
-            .append_data(&mut header, rel, io::empty())
+            .append_data(&mut header, &name, io::empty())
             .map_err(|source| PackError::Append {
                 path: rel.to_path_buf(),
                 source,
@@ -481,8 +496,9 @@ impl<W: Write> Packer<'_, W> {
         let path = self.root.join(rel);
         let target = fs::read_link(&path).map_err(|source| PackError::ReadLink { path, source })?;
         let mut header = self.header(EntryType::Symlink, meta);
+        let name = self.name(rel);
         self.builder
-            .append_link(&mut header, rel, &target)
+            .append_link(&mut header, &name, &target)
             .map_err(|source| PackError::Append {
                 path: rel.to_path_buf(),
                 source,
@@ -514,9 +530,10 @@ impl<W: Write> Packer<'_, W> {
         }
         let mut header = self.header(EntryType::Regular, &meta);
         header.set_size(meta.len());
+        let name = self.name(rel);
         let mut reader = ExactReader::new(&mut file, &mut self.buf, meta.len());
         self.builder
-            .append_data(&mut header, rel, &mut reader)
+            .append_data(&mut header, &name, &mut reader)
             .map_err(|source| PackError::Append {
                 path: rel.to_path_buf(),
                 source,

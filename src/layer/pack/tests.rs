@@ -510,3 +510,26 @@ fn nothing_reaches_the_output_after_a_failure() -> TestResult {
     assert_eq!(attempts, 1);
     Ok(())
 }
+
+#[test]
+fn a_prefix_names_the_root_and_every_entry_below_it_for_an_image_layer() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    fs::create_dir(dir.path().join("src"))?;
+    fs::write(dir.path().join("src/a.py"), "a")?;
+    symlink("src/a.py", dir.path().join("link"))?;
+    let filter = PackFilter {
+        prefix: Some(PathBuf::from("workspace")),
+        ..PackFilter::default()
+    };
+    let (listed, _) = pack(dir.path(), &filter)?;
+    assert_eq!(
+        names(&listed),
+        vec!["workspace", "workspace/link", "workspace/src", "workspace/src/a.py"]
+    );
+    let mut first = Vec::new();
+    let mut second = Vec::new();
+    pack_workspace(dir.path(), &filter, &mut first)?;
+    pack_workspace(dir.path(), &filter, &mut second)?;
+    assert_eq!(first, second, "the same tree packs to the same bytes");
+    Ok(())
+}
