@@ -153,7 +153,7 @@ async fn probe_container(t: &TestRun) -> Container {
 async fn run(c: &Container, argv: &[&str], env: &[&str], stdin: Vec<u8>) -> ExecOutcome {
     let mut spec = ExecSpec::new(argv.iter().copied(), Duration::from_secs(60));
     spec.env = env.iter().map(|v| v.to_string()).collect();
-    spec.stdin = Some(stdin);
+    spec.stdin = Some(harnessgym::sandbox::ExecInput::Bytes(stdin));
     c.exec(&spec).await.expect("exec")
 }
 

@@ -7,9 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use common::{TestRun, count_labelled, write};
+use harnessgym::layer::pack::PackFilter;
 use harnessgym::sandbox::extract::ExtractOptions;
 use harnessgym::sandbox::{ExecSpec, OutputSink, Owner, Role, Selector, WORKSPACE, labels};
-use harnessgym::layer::pack::PackFilter;
 
 #[tokio::test]
 async fn exec_reports_exit_code_output_and_runs_hardened() {
@@ -49,7 +49,9 @@ async fn exec_reports_exit_code_output_and_runs_hardened() {
     assert_eq!(out.stderr.text(), "oops\n");
 
     let mut with_stdin = ExecSpec::new(["cat"], Duration::from_secs(10));
-    with_stdin.stdin = Some(b"hello through stdin".to_vec());
+    with_stdin.stdin = Some(harnessgym::sandbox::ExecInput::Bytes(
+        b"hello through stdin".to_vec(),
+    ));
     let echoed = c.exec(&with_stdin).await.expect("exec with stdin");
     assert_eq!(echoed.stdout.text(), "hello through stdin");
 

@@ -145,4 +145,6 @@ pub enum SnapshotCommand {
 pub enum InternalCommand {
     /// Activate the workspace's bundle and print the report (refuses outside a container).
     Activate(crate::activation::ActivateArgs),
+    /// Print how much the container's workload has written (the disk-limit watchdog).
+    Usage(crate::layer::usage::UsageArgs),
 }

@@ -170,6 +170,18 @@ pub struct RunArgs {
     #[arg(long, value_name = "MODE")]
     pub network: Option<String>,
 
+    /// Most a container may write (`2g`, `500m`; `none` for no limit): the engine's storage
+    /// quota where its storage driver has one, else a watchdog that stops the phase. A snapshot
+    /// larger than this is refused.
+    #[arg(long, value_name = "SIZE", default_value = "2g")]
+    pub disk_limit: String,
+
+    /// Evaluator files (a path or a glob, repeatable) always taken from the original workspace
+    /// when an attempt is scored; an attempt that changed one is recorded and never counts as
+    /// verified or best.
+    #[arg(long, value_name = "PATH")]
+    pub protect: Vec<String>,
+
     /// Print the run summary as JSON on stdout (progress still goes to stderr).
     #[arg(long)]
     pub json: bool,

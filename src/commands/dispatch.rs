@@ -44,6 +44,11 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Internal(InternalCommand::Activate(args)) => crate::activation::run_internal(args)
             .await
             .map_err(Into::into),
+        Command::Internal(InternalCommand::Usage(args)) => crate::layer::usage::run_cli(&args)
+            .map_err(|e| CommandError::Internal {
+                what: "measure the container's writes",
+                source: e,
+            }),
         Command::Run(args) => run::run(&ctx, *args).await,
     };
     match result {

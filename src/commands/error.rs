@@ -31,6 +31,15 @@ pub enum CommandError {
     /// The user pressed Ctrl-C or sent SIGTERM.
     #[error("interrupted; removed the containers this command had created")]
     Interrupted,
+    /// An in-container helper command failed.
+    #[error("failed to {what}")]
+    Internal {
+        /// What it was doing.
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// The async runtime could not start.
     #[error("failed to start the async runtime")]
     Runtime(#[source] std::io::Error),
@@ -45,7 +54,7 @@ impl Diagnose for CommandError {
             CommandError::Activation(err) => err.exit_code(),
             CommandError::Interrupted => exit::INTERRUPTED,
             CommandError::NoSnapshot { .. } => exit::USAGE,
-            CommandError::Runtime(_) => exit::FAILURE,
+            CommandError::Runtime(_) | CommandError::Internal { .. } => exit::FAILURE,
         }
     }
 

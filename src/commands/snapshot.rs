@@ -1,11 +1,14 @@
 //! `harnessgym snapshot list|export`: find a run's workspace states and get one out as a file.
+//!
+//! Snapshots are images tagged `harnessgym/snapshot:<run>-<name>`; a name such as `best` may be
+//! a second tag on another snapshot's image, so names come from tags, not from image labels.
 
 use super::context::Context;
 use super::error::CommandError;
 use crate::cli::SnapshotCommand;
 use crate::exit;
 use crate::sandbox::{Engine, ImageSummary, SandboxError, labels, short_id};
-use crate::snapshot::{NAME_LABEL, Snapshot, SnapshotStore};
+use crate::snapshot::{NAME_LABEL, REPO, SnapshotStore, Strategy, tag_for};
 
 /// Run a snapshot subcommand.
 pub async fn run(ctx: &Context, command: SnapshotCommand) -> Result<u8, CommandError> {
@@ -28,17 +31,33 @@ async fn snapshots(engine: &Engine, run: Option<&str>) -> Result<Vec<ImageSummar
     Ok(images)
 }
 
+/// The snapshot names an image carries in `run` (one per tag).
+fn names(image: &ImageSummary, run: &str) -> Vec<String> {
+    let prefix = format!("{REPO}:{}-", tag_for(run, ""));
+    let prefix = prefix.trim_end_matches('-');
+    let mut names: Vec<String> = image
+        .tags
+        .iter()
+        .filter_map(|t| {
+            t.strip_prefix(prefix)?
+                .strip_prefix('-')
+                .map(str::to_string)
+        })
+        .collect();
+    if names.is_empty() {
+        names.extend(image.labels.get(NAME_LABEL).cloned());
+    }
+    names
+}
+
 async fn list(engine: &Engine, run: Option<&str>) -> Result<u8, CommandError> {
     for image in snapshots(engine, run).await? {
-        let label = |key: &str| image.labels.get(key).cloned().unwrap_or_default();
+        let run_id = image.labels.get(labels::RUN).cloned().unwrap_or_default();
         // No size column: every snapshot shares the base image's layers, so the engine's image
         // size would suggest each one costs the whole image.
-        println!(
-            "{:<32} {:<14} {}",
-            label(labels::RUN),
-            label(NAME_LABEL),
-            short_id(&image.id)
-        );
+        for name in names(&image, &run_id) {
+            println!("{:<32} {:<24} {}", run_id, name, short_id(&image.id));
+        }
     }
     Ok(exit::SUCCESS)
 }
@@ -50,25 +69,16 @@ async fn export(
     name: &str,
     out: &std::path::Path,
 ) -> Result<u8, CommandError> {
-    let found = snapshots(engine, Some(run))
-        .await?
-        .into_iter()
-        .find(|i| i.labels.get(NAME_LABEL).map(String::as_str) == Some(name));
-    let Some(image) = found else {
+    let reference = format!("{REPO}:{}", tag_for(run, name));
+    let Some(image) = engine.inspect_image(&reference).await?.and_then(|i| i.id) else {
         return Err(CommandError::NoSnapshot {
             run: run.to_string(),
             name: name.to_string(),
         });
     };
-    let snapshot = Snapshot {
-        image_id: image.id.clone(),
-        reference: image.tags.first().cloned().unwrap_or_default(),
-        name: name.to_string(),
-        changes: Default::default(),
-    };
-    let size = SnapshotStore::new(engine.clone(), run)
-        .export_tar_gz(&snapshot, out)
-        .await?;
+    // Export reads through a staging container; no records or strategy are involved.
+    let store = SnapshotStore::new(engine.clone(), run, std::env::temp_dir(), Strategy::Load);
+    let size = store.export_tar_gz(&image, out).await?;
     if !ctx.quiet {
         eprintln!("wrote {} ({:.1} MB)", out.display(), size as f64 / 1e6);
     }

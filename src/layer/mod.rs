@@ -5,3 +5,5 @@
 //! helper (`harnessgym internal ...`) to walk a workspace and stream what changed.
 
 pub mod pack;
+pub mod read;
+pub mod usage;

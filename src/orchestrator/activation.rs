@@ -55,6 +55,11 @@ pub async fn activate(
     spec.stdout = crate::sandbox::OutputSink::memory(OUTPUT_CAP);
     let out = container.exec(&spec).await?;
     let parsed = parse_json_tolerant(&out.stdout.text());
+    if let Some(bytes) = out.disk_exceeded {
+        return Ok(failed_report(&format!(
+            "activation stopped: the container wrote {bytes} bytes, over the disk limit"
+        )));
+    }
     Ok(match parsed {
         Ok(report @ Value::Object(_)) if out.success() => report,
         _ => failed_report(&format!(

@@ -7,7 +7,6 @@ use super::Loop;
 use super::error::RunError;
 use crate::harness::json::write_json_atomic;
 use crate::harness::time::utc_now;
-use crate::sandbox::ChangeKind;
 use crate::snapshot::Snapshot;
 
 /// Top-level names a restore never touches (the reference keeps them, §2.8).
@@ -27,14 +26,13 @@ pub struct Checkpoints {
 }
 
 /// Whether a restore may write `rel` (a workspace-relative path).
-pub fn restorable(rel: &str) -> bool {
-    let first = rel.split('/').next().unwrap_or(rel);
-    !RESTORE_KEEPS.contains(&first)
+pub fn restorable(rel: &std::path::Path) -> bool {
+    !RESTORE_KEEPS.iter().any(|kept| rel.starts_with(kept))
 }
 
 impl Loop<'_> {
     /// Tag `snapshot` as the best and write `best_manifest.json`; returns the manifest.
-    pub(super) async fn capture(
+    pub(super) async fn capture_best(
         &mut self,
         snapshot: &Snapshot,
         iteration: u32,
@@ -42,11 +40,12 @@ impl Loop<'_> {
         reason: &str,
     ) -> Result<Value, RunError> {
         let best = self.store.tag(snapshot, "best").await?;
-        let files: Vec<&str> = snapshot
-            .changes
-            .iter()
-            .filter(|(path, kind)| *kind != ChangeKind::Deleted && restorable(path))
-            .map(|(path, _)| path)
+        let files: Vec<String> = snapshot
+            .changes_since_baseline()
+            .written_files()
+            .into_iter()
+            .filter(|path| restorable(path))
+            .map(|path| path.to_string_lossy().into_owned())
             .collect();
         let dir = self.layout.run_dir().join("checkpoints");
         let manifest_path = dir.join("best_manifest.json");
@@ -55,9 +54,9 @@ impl Loop<'_> {
             "iteration": iteration,
             "score": score,
             "reason": reason,
-            "checkpoint_path": best.reference,
+            "checkpoint_path": best.reference(),
             "manifest_path": manifest_path.display().to_string(),
-            "image_id": best.image_id,
+            "image_id": best.image_id(),
             "file_count": files.len(),
             "files": files,
         });
@@ -83,10 +82,10 @@ mod tests {
             ".agents",
             ".claude/skills/s",
         ] {
-            assert!(!restorable(kept), "{kept}");
+            assert!(!restorable(std::path::Path::new(kept)), "{kept}");
         }
         for written in ["kernel.c", "src/.git-like", "a/.git/x"] {
-            assert!(restorable(written), "{written}");
+            assert!(restorable(std::path::Path::new(written)), "{written}");
         }
     }
 }

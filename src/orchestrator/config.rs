@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{DepthChoice, RunArgs, RunnerChoice, TaskStateChoice};
-use crate::harness::prompts::HarnessDepth;
-use crate::runner::RunnerKind;
 use crate::diagnostics::Diagnose;
 use crate::exit;
+use crate::harness::prompts::HarnessDepth;
 use crate::image::BASE_IMAGE;
+use crate::runner::RunnerKind;
 use crate::sandbox::Limits;
 
 /// Why the flags do not describe a run that can start.
@@ -52,6 +52,20 @@ pub enum ConfigError {
     Memory {
         /// As given.
         value: String,
+    },
+    /// A size flag that is not a size.
+    #[error("{flag} `{value}` is not a size like `2g`, `500m`, a number of bytes, or `none`")]
+    Size {
+        /// The flag.
+        flag: &'static str,
+        /// As given.
+        value: String,
+    },
+    /// A `--protect` pattern that is not a workspace-relative path or glob.
+    #[error("--protect `{pattern}` is not a workspace-relative path or glob")]
+    Protect {
+        /// As given.
+        pattern: String,
     },
     /// Non-positive CPUs or pids.
     #[error("{flag} must be positive (got {value})")]
@@ -172,6 +186,10 @@ pub struct RunConfig {
     pub limits: Limits,
     /// Session network.
     pub network: String,
+    /// Most a container may write, in bytes (`None`: no limit).
+    pub disk_limit: Option<u64>,
+    /// Evaluator paths (globs) taken from the baseline when scoring.
+    pub protect: Vec<String>,
     /// Print the summary as JSON.
     pub json: bool,
 }
@@ -239,6 +257,8 @@ impl RunConfig {
             image: args.image.unwrap_or_else(|| BASE_IMAGE.to_string()),
             limits: limits(args.cpus, &args.memory, args.pids_limit)?,
             network: args.network.unwrap_or_else(|| "none".to_string()),
+            disk_limit: disk_limit(&args.disk_limit)?,
+            protect: protect_patterns(&args.protect)?,
             json: args.json,
         })
     }
@@ -322,6 +342,37 @@ fn limits(cpus: f64, memory: &str, pids: i64) -> Result<Limits, ConfigError> {
         memory_bytes,
         pids,
     })
+}
+
+fn disk_limit(text: &str) -> Result<Option<u64>, ConfigError> {
+    if matches!(
+        text.trim().to_ascii_lowercase().as_str(),
+        "none" | "off" | "0"
+    ) {
+        return Ok(None);
+    }
+    parse_size(text)
+        .and_then(|v| u64::try_from(v).ok())
+        .map(Some)
+        .ok_or_else(|| ConfigError::Size {
+            flag: "--disk-limit",
+            value: text.to_string(),
+        })
+}
+
+fn protect_patterns(patterns: &[String]) -> Result<Vec<String>, ConfigError> {
+    for pattern in patterns {
+        let bad = pattern.trim().is_empty()
+            || pattern.starts_with('/')
+            || pattern.split('/').any(|c| c == "..")
+            || globset::Glob::new(pattern).is_err();
+        if bad {
+            return Err(ConfigError::Protect {
+                pattern: pattern.clone(),
+            });
+        }
+    }
+    Ok(patterns.to_vec())
 }
 
 /// `4g`, `512m`, `64k`, `1048576` → bytes (binary units, case-insensitive, optional `b`/`ib`).

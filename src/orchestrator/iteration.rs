@@ -5,22 +5,21 @@
 use serde_json::{Value, json};
 
 use super::Loop;
+use super::TaskState;
 use super::activation::{self, ActivationTarget};
 use super::bundle;
 use super::error::RunError;
 use super::phases::{self, PhaseKind};
 use super::prompts;
 use super::results::ResultFile;
-use crate::session::{PhaseContext, Session};
-use super::TaskState;
 use crate::harness::registry::{self, Registry};
 use crate::harness::result::{
     create_initial_result, extract_score, is_solved_and_verified, reached_stop_score,
     should_mark_tooling_built,
 };
 use crate::runner::RunnerResult;
-use crate::sandbox::Role;
-use crate::snapshot::Snapshot;
+use crate::session::{PhaseContext, Session};
+use crate::snapshot::{Capture, CaptureBase, Snapshot};
 
 /// What an iteration ended with.
 #[derive(Debug)]
@@ -74,20 +73,18 @@ impl Loop<'_> {
             initial,
         )
         .map_err(|e| RunError::write("result.json", e))?;
-        let session = self.open_session(&start, &result, i).await?;
+        let (session, base) = self.open_session(&start, &result, i).await?;
         let report = self
             .activate_session(&session, i, "activation.json")
             .await?;
         let done = self
-            .phases(&session, &mut result, &start, i, &registry, &report)
+            .phases(&session, &mut result, &base, i, &registry, &report)
             .await?;
-        let line = self.display.start(format!("iteration {i} snapshot"), None);
         let snapshot = self
-            .store
-            .commit(session.container(), &start, &format!("iteration-{i}"))
-            .await?;
+            .capture(&session, &base, &format!("iteration-{i}"), &mut result)
+            .await?
+            .unwrap_or_else(|| base.start().clone());
         session.into_container().remove().await?;
-        self.display.finish(line, "committed");
         let current = result.get();
         let status = current
             .get("status")
@@ -184,30 +181,71 @@ impl Loop<'_> {
         ]
     }
 
+    /// The spec of every container of iteration `i`: the session image, limits (disk
+    /// included), environment; network off (sessions set theirs).
+    pub(super) fn spec(&self, i: u32) -> crate::sandbox::ContainerSpec {
+        let mut spec = crate::sandbox::ContainerSpec::new(&self.config.image);
+        spec.limits = self.config.limits;
+        spec.env = self.container_env(i);
+        spec.disk = self.disk;
+        spec
+    }
+
     async fn open_session(
         &mut self,
         start: &Snapshot,
         result: &ResultFile,
         i: u32,
-    ) -> Result<Session, RunError> {
+    ) -> Result<(Session, CaptureBase), RunError> {
         let line = self.display.start("  session container".to_string(), None);
-        let mut spec = crate::sandbox::ContainerSpec::new(&self.config.image);
-        spec.limits = self.config.limits;
+        let mut spec = self.spec(i);
         spec.network = self.config.network.clone();
-        spec.env = self.container_env(i);
-        let container = self.store.start(start, &spec, Role::Session).await?;
-        let session = Session::new(container, start.image_id.clone());
+        let (container, base) = self.store.open_session(start, &spec).await?;
+        let session = Session::new(container, start.image_id());
         bundle::push(&session, &self.config.workspace).await?;
         result.push(&session).await?;
         self.display.finish(line, "ready");
-        Ok(session)
+        Ok((session, base))
+    }
+
+    /// Capture the session's workspace as `name`. A state over the disk limit is refused and
+    /// recorded; the iteration then ends where it started.
+    pub(super) async fn capture(
+        &mut self,
+        session: &Session,
+        base: &CaptureBase,
+        name: &str,
+        result: &mut ResultFile,
+    ) -> Result<Option<Snapshot>, RunError> {
+        let line = self.display.start(format!("  snapshot {name}"), None);
+        let outcome = self
+            .store
+            .capture(session.container(), base, name, self.config.disk_limit)
+            .await?;
+        match outcome {
+            Capture::Taken(snapshot) => {
+                let word = format!("{} paths changed", snapshot.own_changes().len());
+                self.display.finish(line, &word);
+                Ok(Some(snapshot))
+            }
+            Capture::TooLarge { limit } => {
+                let detail = format!(
+                    "the workspace changed by more than the disk limit ({limit} bytes): snapshot                      `{name}` refused, its state discarded"
+                );
+                result
+                    .record_limit(name, "disk", &detail)
+                    .map_err(|e| RunError::write("result.json", e))?;
+                self.display.finish(line, "refused: over the disk limit");
+                Ok(None)
+            }
+        }
     }
 
     async fn phases(
         &mut self,
         session: &Session,
         result: &mut ResultFile,
-        start: &Snapshot,
+        base: &CaptureBase,
         i: u32,
         registry: &Registry,
         report: &Value,
@@ -215,15 +253,16 @@ impl Loop<'_> {
         let ctx = phase_ctx(self.config, &self.layout, session, i, PhaseKind::Attempt);
         let prompt = prompts::attempt(self, registry, report, i)?;
         let label = format!("iteration {i}/{} attempt", self.config.iterations);
-        let attempt = phases::shown(
+        let mut attempt = phases::shown(
             &mut self.display,
             &ctx,
             &label,
+            &prompt,
             self.runner.start_attempt(&ctx, &prompt),
         )
         .await?;
-        phases::record(session, result, "attempt", PhaseKind::Attempt, &attempt).await?;
-        self.score_attempt(session, result, start, i).await?;
+        phases::record(session, result, "attempt", PhaseKind::Attempt, &mut attempt).await?;
+        self.score_attempt(session, result, base, i).await?;
         self.record_usage(session, result, i, report).await?;
         self.record_gate(i, report);
         let stop = self.stop_reached(result);
@@ -286,10 +325,11 @@ impl Loop<'_> {
         let prompt = prompts::reflection(self, result.get(), i)?;
         let label = format!("iteration {i}/{} reflect", self.config.iterations);
         let resume = attempt.session_id.as_deref();
-        let reflection = phases::shown(
+        let mut reflection = phases::shown(
             &mut self.display,
             &ctx,
             &label,
+            &prompt,
             self.runner.reflect(&ctx, &prompt, resume),
         )
         .await?;
@@ -298,7 +338,7 @@ impl Loop<'_> {
             result,
             "reflection",
             PhaseKind::Reflection,
-            &reflection,
+            &mut reflection,
         )
         .await?;
         let stdout = std::fs::read_to_string(&reflection.stdout_path).unwrap_or_default();
@@ -310,14 +350,15 @@ impl Loop<'_> {
             .session_id
             .as_deref()
             .or(attempt.session_id.as_deref());
-        let build = phases::shown(
+        let mut build = phases::shown(
             &mut self.display,
             &ctx,
             &label,
+            &prompt,
             self.runner.build_tooling(&ctx, &prompt, resume),
         )
         .await?;
-        phases::record(session, result, "build", PhaseKind::Build, &build).await?;
+        phases::record(session, result, "build", PhaseKind::Build, &mut build).await?;
         self.finalize(session, result, i, &build).await?;
         Ok((reflection, build))
     }

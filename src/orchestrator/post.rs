@@ -10,13 +10,13 @@ use serde_json::json;
 use super::Loop;
 use super::error::RunError;
 use super::results::ResultFile;
-use crate::session::Session;
 use crate::duration::format_duration;
 use crate::harness::optimization::PostResult;
 use crate::harness::optimization::{Standing, post_attempt_update};
 use crate::harness::result::{extract_score, is_better_score, is_checkpointable};
-use crate::sandbox::{ContainerSpec, ExecSpec, OutputSink, Role, WORKSPACE};
-use crate::snapshot::Snapshot;
+use crate::sandbox::{ExecSpec, OutputSink, Role, WORKSPACE};
+use crate::session::Session;
+use crate::snapshot::{CaptureBase, Snapshot};
 
 /// Output kept per stream.
 const OUTPUT_CAP: u64 = 8 << 20;
@@ -29,25 +29,21 @@ impl Loop<'_> {
         &mut self,
         session: &Session,
         result: &mut ResultFile,
-        start: &Snapshot,
+        base: &CaptureBase,
         i: u32,
     ) -> Result<(), RunError> {
         self.last_post_passed = None;
         if self.config.post_attempt_command.is_none() && !self.checkpoints.enabled {
             return Ok(());
         }
-        let line = self
-            .display
-            .start(format!("  iteration {i} attempt snapshot"), None);
-        let attempt = self
-            .store
-            .commit(
-                session.container(),
-                start,
-                &format!("iteration-{i}-attempt"),
-            )
-            .await?;
-        self.display.finish(line, "committed");
+        let Some(attempt) = self
+            .capture(session, base, &format!("iteration-{i}-attempt"), result)
+            .await?
+        else {
+            // The attempt's state was refused (over the disk limit): there is nothing to score.
+            result.push(session).await?;
+            return Ok(());
+        };
         let dir = self.layout.iteration_dir(i);
         if let Some(post) = self.run_post(&attempt, &dir, "post_attempt", i).await? {
             let standing = self.config.optimization_mode.then_some(Standing {
@@ -73,7 +69,7 @@ impl Loop<'_> {
             && is_checkpointable(result.get())
         {
             let manifest = self
-                .capture(&attempt, i, score, "post_attempt_best_score")
+                .capture_best(&attempt, i, score, "post_attempt_best_score")
                 .await?;
             result
                 .update(json!({"optimization": {"best_checkpoint": manifest}}))
@@ -100,9 +96,7 @@ impl Loop<'_> {
         let line = self
             .display
             .start(format!("  {stem}"), Some(self.config.post_attempt_timeout));
-        let mut spec = ContainerSpec::new(&self.config.image);
-        spec.limits = self.config.limits;
-        spec.env = self.container_env(i);
+        let spec = self.spec(i);
         let container = self.store.start(snapshot, &spec, Role::Scratch).await?;
         let mut exec = ExecSpec::shell(&command, self.config.post_attempt_timeout);
         exec.workdir = Some(WORKSPACE.to_string());
@@ -111,7 +105,15 @@ impl Loop<'_> {
         let started = Instant::now();
         let outcome = container.exec(&exec).await;
         container.remove().await?;
-        let outcome = outcome?;
+        let mut outcome = outcome?;
+        if let Some(bytes) = outcome.disk_exceeded {
+            append(
+                &stderr,
+                &format!("Stopped: the container wrote {bytes} bytes, over the disk limit.\n"),
+            )?;
+            // A stopped command never passes, whatever it managed to print.
+            outcome.exit_code = outcome.exit_code.filter(|c| *c != 0).or(Some(1));
+        }
         if outcome.timed_out {
             let note = format!(
                 "Timed out after {}.\n",

@@ -15,12 +15,12 @@ use super::bundle;
 use super::error::RunError;
 use super::phases::{self, PhaseKind};
 use super::results::ResultFile;
-use crate::session::Session;
 use crate::harness::json::write_json_atomic;
 use crate::harness::registry::{self, Registry};
 use crate::harness::time::utc_now;
 use crate::runner::RunnerResult;
-use crate::sandbox::{ContainerSpec, Role, short_id};
+use crate::sandbox::{Role, short_id};
+use crate::session::Session;
 
 /// One qualification attempt's verdict.
 struct Verdict {
@@ -78,9 +78,7 @@ impl Loop<'_> {
         let line = self
             .display
             .start(format!("  iteration {i} qualification {k}"), None);
-        let mut spec = ContainerSpec::new(&self.config.image);
-        spec.limits = self.config.limits;
-        spec.env = self.container_env(i);
+        let spec = self.spec(i);
         let container = self
             .store
             .start(&self.baseline, &spec, Role::Scratch)
@@ -100,14 +98,6 @@ impl Loop<'_> {
         let passed = outcome
             .as_ref()
             .is_ok_and(|(_, report)| activation::gate_passed(report));
-        // A failed clean room is kept as a snapshot, so its workspace can be exported and
-        // inspected (`harnessgym snapshot export`); a passing one is not worth the commit.
-        let kept = if passed {
-            None
-        } else {
-            let name = format!("iteration-{i}-qualification-{k}");
-            Some(self.store.keep(&container, &name).await.map(|_| name)?)
-        };
         container.remove().await?;
         let (copied, activation_report) = outcome?;
         let dir = self
@@ -120,12 +110,9 @@ impl Loop<'_> {
             "status": if passed { "passed" } else { "failed" },
             "iteration": i,
             "source_workspace": self.config.workspace.display().to_string(),
-            "fresh_workspace": match &kept {
-                Some(name) => format!("snapshot `{name}` of run {} (harnessgym snapshot export --run {} --name {name} --out <file>)", self.config.run_id, self.config.run_id),
-                None => format!("container {}:/workspace (from the run's baseline, removed)", short_id(&container_id)),
-            },
+            "fresh_workspace": format!("container {}:/workspace (from the run's baseline, removed)", short_id(&container_id)),
             "container_id": container_id,
-            "image_id": self.baseline.image_id,
+            "image_id": self.baseline.image_id(),
             "copied_artifacts": copied,
             "quality_gate": activation_report["quality_gate"].clone(),
             "activation": activation_report,
@@ -168,10 +155,11 @@ impl Loop<'_> {
             super::iteration::phase_ctx(self.config, &self.layout, session, i, PhaseKind::Build);
         ctx.files = self.layout.phase_files(i, "build", Some(k));
         let label = format!("iteration {i}/{} repair {k}", self.config.iterations);
-        let repair = phases::shown(
+        let mut repair = phases::shown(
             &mut self.display,
             &ctx,
             &label,
+            &prompt,
             self.runner.build_tooling(&ctx, &prompt, Some(session_id)),
         )
         .await?;
@@ -180,7 +168,7 @@ impl Loop<'_> {
             result,
             &format!("repair_{k}"),
             PhaseKind::Build,
-            &repair,
+            &mut repair,
         )
         .await?;
         result

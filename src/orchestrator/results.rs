@@ -6,14 +6,18 @@
 //! malformed or non-object file is recorded as an error of that phase and the host state is
 //! kept (fix of reference §14.2), a missing file keeps the host state. harnessgym's updates are
 //! then deep-merged (§4.1) and the result is pushed back before the next phase.
+//!
+//! What harnessgym itself recorded (phases, limits, scoring, qualification, usage — every
+//! [`ResultFile::update`]) is kept aside and merged again over whatever the agent writes, so an
+//! agent can add to result.json but cannot erase or forge harnessgym's own records.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::session::{Session, SessionError};
 use crate::harness::json::{parse_json_tolerant, to_pretty_json, type_name};
 use crate::harness::result::{ResultError, ResultMap, apply_update, write_result};
+use crate::session::{Session, SessionError};
 
 /// One iteration's result.json.
 #[derive(Debug)]
@@ -21,6 +25,8 @@ pub struct ResultFile {
     host: PathBuf,
     rel: String,
     current: ResultMap,
+    /// Everything harnessgym wrote after the initial content, re-applied after each pull.
+    owned: ResultMap,
 }
 
 impl ResultFile {
@@ -31,6 +37,7 @@ impl ResultFile {
             host,
             rel,
             current: initial,
+            owned: ResultMap::new(),
         })
     }
 
@@ -47,6 +54,7 @@ impl ResultFile {
     /// Merge `update` (a JSON object) and write the host copy.
     pub fn update(&mut self, update: Value) -> Result<(), ResultError> {
         if let Value::Object(map) = update {
+            apply_update(&mut self.owned, map.clone());
             apply_update(&mut self.current, map);
         }
         write_result(&self.host, &self.current)
@@ -69,7 +77,10 @@ impl ResultFile {
             return Ok(());
         };
         match parse_json_tolerant(&String::from_utf8_lossy(&bytes)) {
-            Ok(Value::Object(map)) => self.current = map,
+            Ok(Value::Object(map)) => {
+                self.current = map;
+                apply_update(&mut self.current, self.owned.clone());
+            }
             Ok(other) => self.record_error(
                 phase,
                 &format!("result.json is a JSON {}, not an object", type_name(&other)),
@@ -82,15 +93,41 @@ impl ResultFile {
         })
     }
 
+    /// Record a limit the iteration hit (memory, pids, disk, output, a refused file) in its
+    /// `limits` list, and write the host copy.
+    pub fn record_limit(
+        &mut self,
+        phase: &str,
+        limit: &str,
+        detail: &str,
+    ) -> Result<(), ResultError> {
+        tracing::warn!("{phase}: {limit} limit: {detail}");
+        let entry = json!({"phase": phase, "limit": limit, "detail": detail});
+        let mut limits = self.limits();
+        limits.push(entry);
+        self.update(json!({ "limits": limits }))
+    }
+
+    /// The limits recorded so far.
+    pub fn limits(&self) -> Vec<Value> {
+        match self.owned.get("limits") {
+            Some(Value::Array(list)) => list.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     fn record_error(&mut self, phase: &str, message: &str) {
         tracing::warn!("{phase}: {message}; keeping harnessgym's copy");
         let entry = json!({"phase": phase, "error": message});
-        match self.current.get_mut("result_errors") {
-            Some(Value::Array(list)) => list.push(entry),
-            _ => {
-                self.current
-                    .insert("result_errors".into(), Value::Array(vec![entry]));
-            }
+        let mut errors = match self.owned.get("result_errors") {
+            Some(Value::Array(list)) => list.clone(),
+            _ => Vec::new(),
+        };
+        errors.push(entry);
+        let update = json!({ "result_errors": errors });
+        if let Value::Object(map) = update {
+            apply_update(&mut self.owned, map.clone());
+            apply_update(&mut self.current, map);
         }
     }
 }

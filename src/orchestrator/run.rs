@@ -15,9 +15,8 @@ use crate::harness::json::write_json_atomic;
 use crate::harness::optimization::PostResult;
 use crate::harness::registry;
 use crate::runner::Runner;
-use crate::sandbox::Engine;
-use crate::layer::pack::PackFilter;
-use crate::snapshot::{Snapshot, SnapshotStore, WriteBack};
+use crate::sandbox::{DiskLimit, Enforcement, Engine};
+use crate::snapshot::{Snapshot, SnapshotStore, strategy};
 
 /// The loop's state across iterations.
 pub struct Loop<'a> {
@@ -40,6 +39,8 @@ pub struct Loop<'a> {
     pub(super) usage_lines: Vec<Value>,
     /// One quality-gate line per iteration, for summary.json.
     pub(super) gate_lines: Vec<Value>,
+    /// The disk limit of every container, and how it is enforced.
+    pub(super) disk: Option<DiskLimit>,
 }
 
 /// What a finished run hands back.
@@ -54,8 +55,8 @@ pub struct RunOutcome {
 }
 
 /// Task files go back to the host; the bundle has its own sync and run state stays host-side.
-fn task_file(rel: &str) -> bool {
-    rel != ".harnessgym" && !rel.starts_with(".harnessgym/")
+fn task_file(rel: &std::path::Path) -> bool {
+    !rel.starts_with(".harnessgym")
 }
 
 /// Run the loop for `config` in `engine`.
@@ -88,22 +89,26 @@ async fn run_locked(
     std::fs::create_dir_all(layout.run_dir().join("iterations"))
         .map_err(|e| RunError::write("the run directory", e))?;
     let mut display = Display::new(quiet);
+    let disk = disk_limit(engine, &info, config).await?;
     let line = display.start("snapshot of the workspace".to_string(), None);
-    let store = SnapshotStore::new(engine.clone(), &config.run_id);
+    let (strategy, source) = strategy::detect(engine, &info, &config.image).await?;
+    let records = crate::snapshot::records_dir(&layout.run_dir());
+    let store = SnapshotStore::new(engine.clone(), &config.run_id, records, strategy);
     let helper = crate::snapshot::helper_binary()
         .map_err(|e| RunError::write("(locating the harnessgym binary)", e))?;
     let baseline = store
-        .baseline(
-            &config.image,
-            &config.workspace,
-            PackFilter::default(),
-            Some(&helper),
-        )
+        .baseline(&config.image, &config.workspace, &helper)
         .await?;
     display.finish(line, "baseline ready");
+    let facts = summary::RunEnvironment {
+        image_id: &image_id,
+        engine: &info,
+        strategy: (strategy, source),
+        disk,
+    };
     write_json_atomic(
         &layout.run_config_path(),
-        &summary::run_config(config, &image_id, &info),
+        &summary::run_config(config, &facts),
     )
     .map_err(|e| RunError::write("run_config.json", e))?;
     let mut run = Loop {
@@ -124,6 +129,7 @@ async fn run_locked(
         qualification_reports: Vec::new(),
         usage_lines: Vec::new(),
         gate_lines: Vec::new(),
+        disk,
     };
     run.score_baseline().await?;
     let (entries, mut scores) = run.iterations().await?;
@@ -152,6 +158,34 @@ async fn run_locked(
         run_dir: run.layout.run_dir(),
         final_result,
     })
+}
+
+/// The disk limit of the run's containers: a storage quota where the engine has one (probed
+/// once per engine), else the watchdog.
+async fn disk_limit(
+    engine: &Engine,
+    info: &crate::sandbox::EngineInfo,
+    config: &RunConfig,
+) -> Result<Option<DiskLimit>, RunError> {
+    let Some(bytes) = config.disk_limit else {
+        return Ok(None);
+    };
+    let mut facts = crate::sandbox::facts::load(&info.id);
+    let quota = match facts.storage_quota {
+        Some(known) => known,
+        None => {
+            let probed = engine.probe_storage_quota(&config.image).await?;
+            facts.storage_quota = Some(probed);
+            crate::sandbox::facts::save(&info.id, &facts);
+            probed
+        }
+    };
+    let enforcement = if quota {
+        Enforcement::Quota
+    } else {
+        Enforcement::Watchdog
+    };
+    Ok(Some(DiskLimit { bytes, enforcement }))
 }
 
 impl Loop<'_> {
@@ -183,7 +217,7 @@ impl Loop<'_> {
         if post.passed() {
             self.baseline_score = post.score;
             if let (true, Some(score)) = (self.checkpoints.enabled, post.score) {
-                self.capture(&baseline, 0, score, "baseline_post_attempt_passed")
+                self.capture_best(&baseline, 0, score, "baseline_post_attempt_passed")
                     .await?;
             }
         }
@@ -271,12 +305,13 @@ impl Loop<'_> {
         &mut self,
         snapshot: &Snapshot,
         label: &str,
-        keep: fn(&str) -> bool,
+        keep: fn(&std::path::Path) -> bool,
     ) -> Result<crate::snapshot::WriteBackReport, RunError> {
         let line = self.display.start(label.to_string(), None);
+        let keep: crate::snapshot::Policy = std::sync::Arc::new(keep);
         let report = self
             .store
-            .write_back(snapshot, &self.config.workspace, WriteBack::Changed, keep)
+            .write_back(snapshot, &self.config.workspace, keep)
             .await?;
         let word = format!(
             "{} written, {} removed",

@@ -6,12 +6,27 @@ use serde_json::{Value, json};
 use super::RunConfig;
 use crate::harness::prompts::HarnessDepth;
 use crate::sandbox::EngineInfo;
+use crate::snapshot::strategy::{Source, Strategy};
 
 /// Version of the `harnessgym` block harnessgym adds to the reference's files.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// What the run found about its machine, recorded beside its configuration.
+#[derive(Debug)]
+pub struct RunEnvironment<'a> {
+    /// The session image's id.
+    pub image_id: &'a str,
+    /// The engine.
+    pub engine: &'a EngineInfo,
+    /// How snapshots are registered, and why.
+    pub strategy: (Strategy, Source),
+    /// The containers' disk limit.
+    pub disk: Option<crate::sandbox::DiskLimit>,
+}
+
 /// The run configuration as recorded.
-pub fn run_config(config: &RunConfig, image_id: &str, engine: &EngineInfo) -> Value {
+pub fn run_config(config: &RunConfig, env: &RunEnvironment<'_>) -> Value {
+    let (image_id, engine) = (env.image_id, env.engine);
     let seconds = |d: std::time::Duration| d.as_secs();
     json!({
         "run_id": config.run_id,
@@ -55,6 +70,16 @@ pub fn run_config(config: &RunConfig, image_id: &str, engine: &EngineInfo) -> Va
                 "pids": config.limits.pids,
             },
             "network": config.network,
+            "disk_limit": env.disk.map(|d| json!({
+                "bytes": d.bytes,
+                "enforcement": match d.enforcement {
+                    crate::sandbox::Enforcement::Quota => "storage quota",
+                    crate::sandbox::Enforcement::Watchdog => "watchdog",
+                },
+            })),
+            "protect": config.protect,
+            "snapshot_strategy": env.strategy.0.name(),
+            "snapshot_strategy_source": env.strategy.1.name(),
         },
     })
 }

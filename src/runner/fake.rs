@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::{RunnerResult, scripted};
-use crate::session::PhaseFiles;
 use crate::harness::json::{parse_json_tolerant, to_pretty_json};
 use crate::harness::registry::{Artifact, Registry, add_or_update_artifact, parse_registry_text};
 use crate::harness::result::deep_merge;
 use crate::harness::time::utc_now;
-use crate::session::{PhaseContext, SessionError, write_host_file};
 use crate::sandbox::ExecSpec;
+use crate::session::PhaseFiles;
+use crate::session::{PhaseContext, SessionError, write_host_file};
 
 /// The buggy line the fake attempt fixes, and its fix.
 pub const BUGGY_NORM: &str =
@@ -273,6 +273,7 @@ fn finish_script(
     let mut result = base_result(ctx, phase, run.status, session_id, started);
     result.return_code = run.return_code;
     result.timed_out = run.timed_out;
+    result.output_truncated = run.truncated;
     write_host_file(&ctx.files.prompt, prompt)?;
     write_transcript(ctx, &result, &run.stdout)?;
     Ok(result)

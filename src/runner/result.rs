@@ -31,6 +31,10 @@ pub struct RunnerResult {
     pub prompt_path: String,
     /// A short message (why it failed).
     pub message: String,
+    /// Whether the agent's output was cut at the capture cap (recorded as a limit; not part of
+    /// the reference's shape).
+    #[serde(skip)]
+    pub output_truncated: bool,
 }
 
 impl RunnerResult {
@@ -49,6 +53,7 @@ impl RunnerResult {
             transcript_path: path(&files.transcript),
             prompt_path: path(&files.prompt),
             message: String::new(),
+            output_truncated: false,
         }
     }
 

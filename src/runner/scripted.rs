@@ -8,8 +8,8 @@
 //! it to play agents that time out, write malformed results, or optimise a kernel.
 
 use crate::mcp::workspace::{ENV_ITERATION, ENV_RUN_ID};
-use crate::session::{PhaseContext, SessionError, workspace_path};
 use crate::sandbox::{ExecSpec, OutputSink};
+use crate::session::{PhaseContext, SessionError, workspace_path};
 
 /// Directory of phase scripts, relative to the workspace.
 pub const SCRIPT_DIR: &str = ".fake_runner";
@@ -26,6 +26,8 @@ pub struct ScriptRun {
     pub timed_out: bool,
     /// Its standard output (as kept).
     pub stdout: String,
+    /// Whether its output was cut at the cap.
+    pub truncated: bool,
 }
 
 /// Run the script for `phase`, if the workspace has one.
@@ -66,5 +68,6 @@ pub async fn run(ctx: &PhaseContext<'_>, phase: &str) -> Result<Option<ScriptRun
         return_code: out.exit_code,
         timed_out: out.timed_out,
         stdout: std::fs::read_to_string(&ctx.files.stdout).unwrap_or_default(),
+        truncated: out.stdout.truncated || out.stderr.truncated,
     }))
 }

@@ -46,6 +46,8 @@ pub struct Container {
     id: String,
     image: String,
     removed: bool,
+    disk: Option<super::disk::DiskLimit>,
+    started_ns: tokio::sync::OnceCell<i128>,
 }
 
 impl Engine {
@@ -94,6 +96,8 @@ impl Engine {
             id: created.id,
             image: spec.image,
             removed: false,
+            disk: spec.disk,
+            started_ns: tokio::sync::OnceCell::new(),
         })
     }
 }
@@ -228,6 +232,40 @@ impl Container {
             .collect();
         changes.sort();
         Ok(changes)
+    }
+
+    /// Its disk limit, if it has one.
+    pub fn disk_limit(&self) -> Option<super::disk::DiskLimit> {
+        self.disk
+    }
+
+    /// When the container's main process started, in nanoseconds since the Unix epoch (the
+    /// engine's clock, which is the container's); asked once.
+    pub async fn started_ns(&self) -> Result<i128, SandboxError> {
+        self.started_ns
+            .get_or_try_init(|| self.started_at_ns())
+            .await
+            .copied()
+    }
+
+    async fn started_at_ns(&self) -> Result<i128, SandboxError> {
+        let inspect = within(
+            deadline::QUICK,
+            self.engine.docker.inspect_container(&self.id, None),
+        )
+        .await
+        .map_err(|source| SandboxError::InspectContainer {
+            id: self.short(),
+            source,
+        })?;
+        let text = inspect.state.and_then(|s| s.started_at).unwrap_or_default();
+        time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+            .map(|t| t.unix_timestamp_nanos())
+            .map_err(|e| SandboxError::HostIo {
+                action: "read the start time of",
+                path: self.short().into(),
+                source: std::io::Error::other(e.to_string()),
+            })
     }
 
     /// Whether the container's main process is running.

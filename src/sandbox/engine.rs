@@ -21,6 +21,8 @@ pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 /// What the engine says about itself (recorded in run configs and shown by `doctor`).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct EngineInfo {
+    /// The engine's id (stable across restarts; keys what harnessgym remembers per engine).
+    pub id: String,
     /// Engine version, e.g. `20.10.24+dfsg1`.
     pub version: String,
     /// Highest API version the engine speaks, e.g. `1.41`.
@@ -181,6 +183,7 @@ impl Engine {
             .flatten()
             .any(|o| o.contains("rootless"));
         Ok(EngineInfo {
+            id: info.id.unwrap_or_default(),
             version: version.version.unwrap_or_default(),
             api_version: version.api_version.unwrap_or_default(),
             cgroup_version: info

@@ -275,6 +275,25 @@ pub enum SandboxError {
         #[source]
         source: CallError,
     },
+    /// The in-container helper failed to walk, capture or apply a workspace layer.
+    #[error("the in-container helper failed in container {id} (exit {code:?}): {stderr}")]
+    Walk {
+        /// Container (short id).
+        id: String,
+        /// Its exit code.
+        code: Option<i64>,
+        /// What it said.
+        stderr: String,
+    },
+    /// A layer the helper streamed is not a valid layer.
+    #[error("the layer spooled at {} is not valid", path.display())]
+    BadLayer {
+        /// The spooled layer.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// An image's inspect data cannot be turned into an image config.
     #[error("cannot read the config of image `{image}`: {reason}")]
     ImageConfig {

@@ -29,10 +29,6 @@ const HOST_SLACK: Duration = Duration::from_secs(1);
 /// How long the host waits for the stream to end after a sweep before killing the container.
 const AFTER_SWEEP: Duration = Duration::from_secs(2);
 
-/// Kills every process except PID 1 (init), its oldest child (the keep-alive) and itself.
-const SWEEP: &str = r#"keep=$(cut -d' ' -f1 /proc/1/task/1/children 2>/dev/null)
-for d in /proc/[0-9]*; do p=${d#/proc/}; case "$p" in 1|"$keep"|"$$") ;; *) kill -KILL "$p" 2>/dev/null ;; esac; done; true"#;
-
 /// One command to run in a container.
 #[derive(Debug, Clone)]
 pub struct ExecSpec {
@@ -50,8 +46,19 @@ pub struct ExecSpec {
     pub stdout: OutputSink,
     /// Where standard error goes.
     pub stderr: OutputSink,
-    /// Bytes written to standard input, which is then closed.
-    pub stdin: Option<Vec<u8>>,
+    /// What is written to standard input, which is then closed.
+    pub stdin: Option<ExecInput>,
+    /// Not watched by the disk watchdog (the watchdog's own probe).
+    pub(crate) unwatched: bool,
+}
+
+/// Standard input of a command.
+#[derive(Debug, Clone)]
+pub enum ExecInput {
+    /// These bytes.
+    Bytes(Vec<u8>),
+    /// A host file, streamed (e.g. an image layer).
+    File(std::path::PathBuf),
 }
 
 impl ExecSpec {
@@ -66,6 +73,7 @@ impl ExecSpec {
             stdout: OutputSink::memory(1 << 20),
             stderr: OutputSink::memory(1 << 20),
             stdin: None,
+            unwatched: false,
         }
     }
 
@@ -96,6 +104,8 @@ pub struct ExecOutcome {
     pub stdout: Captured,
     /// Standard error as captured.
     pub stderr: Captured,
+    /// Bytes the container had written when the disk watchdog stopped the command.
+    pub disk_exceeded: Option<u64>,
 }
 
 impl ExecOutcome {
@@ -130,14 +140,15 @@ impl Container {
         else {
             return Err(exec_err(super::error::CallError::Deadline(deadline::QUICK)));
         };
-        if let Some(bytes) = spec.stdin.clone() {
-            tokio::spawn(async move {
-                // A command that exits without reading its input is not an error.
-                let _ = input.write_all(&bytes).await;
-                let _ = input.shutdown().await;
-            });
-        } else {
-            drop(input);
+        match spec.stdin.clone() {
+            Some(source) => {
+                tokio::spawn(async move {
+                    // A command that exits without reading its input is not an error.
+                    let _ = feed(&mut input, source).await;
+                    let _ = input.shutdown().await;
+                });
+            }
+            None => drop(input),
         }
         let pump = async {
             while let Some(frame) = output.next().await {
@@ -156,21 +167,7 @@ impl Container {
             Ok::<(), SandboxError>(())
         };
         tokio::pin!(pump);
-        let host_deadline = spec.timeout + KILL_AFTER + HOST_SLACK;
-        let mut forced = false;
-        if let Ok(done) = tokio::time::timeout(host_deadline, &mut pump).await {
-            done?;
-        } else {
-            forced = true;
-            tracing::warn!(command = %spec.label(), "output still open after the timeout; sweeping the container");
-            self.sweep(spec).await;
-            if let Ok(done) = tokio::time::timeout(AFTER_SWEEP, &mut pump).await {
-                done?;
-            } else {
-                tracing::warn!("sweep did not end the command; killing the container");
-                self.kill().await?;
-            }
-        }
+        let (forced, disk_exceeded) = self.drive(pump, spec).await?;
         let duration = started.elapsed();
         let exit_code = self.exit_code(&exec_id).await;
         let timed_out =
@@ -178,7 +175,7 @@ impl Container {
         if timed_out && !forced {
             // The engine ends the stream when `timeout` exits, even if a process that escaped
             // its group (setsid) still runs: sweep so nothing of a timed-out command survives.
-            self.sweep(spec).await;
+            self.sweep_quietly(spec).await;
         }
         Ok(ExecOutcome {
             exit_code: if forced { None } else { exit_code },
@@ -186,7 +183,44 @@ impl Container {
             duration,
             stdout: stdout.finish()?,
             stderr: stderr.finish()?,
+            disk_exceeded,
         })
+    }
+
+    /// Drive the output pump to its end, racing the host deadline and (in a container with a
+    /// watched disk limit) the disk watchdog. Returns whether the deadline forced the end, and
+    /// the bytes written when the watchdog stopped the command.
+    async fn drive(
+        &self,
+        mut pump: std::pin::Pin<&mut impl std::future::Future<Output = Result<(), SandboxError>>>,
+        spec: &ExecSpec,
+    ) -> Result<(bool, Option<u64>), SandboxError> {
+        let deadline = tokio::time::sleep(spec.timeout + KILL_AFTER + HOST_SLACK);
+        tokio::pin!(deadline);
+        let watch = self.watch_disk(spec.unwatched);
+        tokio::pin!(watch);
+        let (forced, exceeded) = tokio::select! {
+            done = &mut pump => {
+                done?;
+                return Ok((false, None));
+            }
+            () = &mut deadline => {
+                tracing::warn!(command = %spec.label(), "output still open after the timeout; sweeping the container");
+                (true, None)
+            }
+            bytes = &mut watch => {
+                tracing::warn!(command = %spec.label(), bytes, "over the disk limit; stopping the command");
+                (false, Some(bytes))
+            }
+        };
+        self.sweep_quietly(spec).await;
+        if let Ok(done) = tokio::time::timeout(AFTER_SWEEP, &mut pump).await {
+            done?;
+        } else {
+            tracing::warn!("sweep did not end the command; killing the container");
+            self.kill().await?;
+        }
+        Ok((forced, exceeded))
     }
 
     async fn create_exec(&self, spec: &ExecSpec) -> Result<String, super::error::CallError> {
@@ -227,27 +261,25 @@ impl Container {
         }
     }
 
-    /// Kill every process of the container but init and the keep-alive, as the phase's user.
-    async fn sweep(&self, spec: &ExecSpec) {
-        let config = CreateExecOptions {
-            cmd: Some(vec!["sh".to_string(), "-c".to_string(), SWEEP.to_string()]),
-            user: spec.user.clone(),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            ..Default::default()
-        };
-        let docker = &self.engine().docker;
-        let run = async {
-            let created = docker.create_exec(self.id(), config).await?;
-            if let StartExecResults::Attached { mut output, .. } =
-                docker.start_exec(&created.id, None).await?
-            {
-                while output.next().await.is_some() {}
-            }
-            Ok::<(), bollard::errors::Error>(())
-        };
-        if let Err(err) = within(deadline::QUICK, run).await {
-            tracing::warn!("sweep exec failed: {err}");
+    /// Kill every process of the container but init and the keep-alive, as the phase's user;
+    /// a failure is logged (the caller is already on its way to killing the container).
+    async fn sweep_quietly(&self, spec: &ExecSpec) {
+        if let Err(err) = self.sweep(spec.user.as_deref()).await {
+            tracing::warn!("sweep failed: {err}");
+        }
+    }
+}
+
+/// Write `source` into a command's standard input.
+async fn feed(
+    input: &mut (impl tokio::io::AsyncWrite + Unpin),
+    source: ExecInput,
+) -> std::io::Result<()> {
+    match source {
+        ExecInput::Bytes(bytes) => input.write_all(&bytes).await,
+        ExecInput::File(path) => {
+            let mut file = tokio::fs::File::open(path).await?;
+            tokio::io::copy(&mut file, input).await.map(|_| ())
         }
     }
 }

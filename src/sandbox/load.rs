@@ -71,7 +71,12 @@ impl ImageConfig {
         let mut raw = Map::new();
         raw.insert(
             "architecture".into(),
-            json!(inspect.architecture.clone().unwrap_or_else(|| "amd64".into())),
+            json!(
+                inspect
+                    .architecture
+                    .clone()
+                    .unwrap_or_else(|| "amd64".into())
+            ),
         );
         raw.insert(
             "os".into(),
@@ -191,9 +196,8 @@ fn container_config(config: &InspectConfig) -> Map<String, Value> {
         }
     };
     let set = |list: &Option<Vec<String>>| {
-        list.as_ref().map(|items| {
-            Value::Object(items.iter().map(|p| (p.clone(), json!({}))).collect())
-        })
+        list.as_ref()
+            .map(|items| Value::Object(items.iter().map(|p| (p.clone(), json!({}))).collect()))
     };
     put("User", config.user.clone().map(Value::from));
     put("Env", config.env.clone().map(|v| json!(v)));
@@ -208,9 +212,10 @@ fn container_config(config: &InspectConfig) -> Map<String, Value> {
     put("Volumes", set(&config.volumes));
     put(
         "Labels",
-        config.labels.clone().map(|l| {
-            Value::Object(l.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
-        }),
+        config
+            .labels
+            .clone()
+            .map(|l| Value::Object(l.into_iter().map(|(k, v)| (k, Value::from(v))).collect())),
     );
     out
 }
@@ -234,7 +239,11 @@ impl<W: Write> Digesting<W> {
 
     /// The wrapped writer, the `sha256:` digest and the byte count.
     pub fn finish(self) -> (W, String, u64) {
-        (self.inner, format!("sha256:{:x}", self.hasher.finalize()), self.len)
+        (
+            self.inner,
+            format!("sha256:{:x}", self.hasher.finalize()),
+            self.len,
+        )
     }
 }
 
@@ -308,12 +317,12 @@ pub struct LoadRequest<'a> {
 impl Engine {
     /// The archive-form config of `image` (an id or reference), from its inspect data.
     pub async fn image_config(&self, image: &str) -> Result<ImageConfig, SandboxError> {
-        let inspect = self
-            .inspect_image(image)
-            .await?
-            .ok_or_else(|| SandboxError::ImageMissing {
-                image: image.to_string(),
-            })?;
+        let inspect =
+            self.inspect_image(image)
+                .await?
+                .ok_or_else(|| SandboxError::ImageMissing {
+                    image: image.to_string(),
+                })?;
         ImageConfig::from_inspect(image, &inspect)
     }
 
@@ -504,14 +513,20 @@ mod tests {
     fn a_child_adds_one_layer_one_history_line_and_its_own_labels() {
         let labels = HashMap::from([("dev.harnessgym.run".to_string(), "r1".to_string())]);
         let child = base().child("sha256:cc", "harnessgym snapshot", &labels);
-        assert_eq!(child.diff_ids(), vec!["sha256:aa", "sha256:bb", "sha256:cc"]);
+        assert_eq!(
+            child.diff_ids(),
+            vec!["sha256:aa", "sha256:bb", "sha256:cc"]
+        );
         assert_eq!(child.raw["history"].as_array().map(Vec::len), Some(3));
         let got = child.labels();
         assert_eq!(got["dev.harnessgym.run"], "r1");
         assert_eq!(got["org.example"], "x");
         let grandchild = child.child("sha256:dd", "again", &HashMap::new());
         assert!(!grandchild.labels().contains_key("dev.harnessgym.run"));
-        assert_eq!(ImageConfig::from_bytes(&child.to_bytes()), Some(child.clone()));
+        assert_eq!(
+            ImageConfig::from_bytes(&child.to_bytes()),
+            Some(child.clone())
+        );
         assert!(child.id().starts_with("sha256:"));
     }
 

@@ -7,10 +7,12 @@
 mod archive;
 mod container;
 pub mod deadline;
+mod disk;
 mod engine;
 mod error;
 mod exec;
 pub mod extract;
+pub mod facts;
 mod files;
 mod images;
 pub mod labels;
@@ -18,18 +20,19 @@ mod load;
 mod output;
 mod reaper;
 mod spec;
+mod sweep;
 
 pub use archive::{CHANNEL_DEPTH, CHUNK, ChannelWriter};
 pub use container::{Change, ChangeKind, Container};
+pub use disk::{DiskLimit, Enforcement};
 pub use engine::{DEFAULT_HOST, Engine, EngineInfo, resolve_host, short_id};
 pub use error::{CallError, SandboxError};
-pub use exec::{ExecOutcome, ExecSpec};
+pub use exec::{ExecInput, ExecOutcome, ExecSpec};
 pub use files::READ_LIMIT;
 pub use images::{BuildRequest, ImageSummary};
 pub use labels::{Owner, Role};
-pub use load::{
-    Digesting, DigestingReader, ImageConfig, LayerFile, LoadRequest, sha256_digest,
-};
+pub use load::{Digesting, DigestingReader, ImageConfig, LayerFile, LoadRequest, sha256_digest};
 pub use output::{Captured, OutputSink};
 pub use reaper::{ReapReport, Selector};
 pub use spec::{AGENT_USER, ContainerSpec, Limits, WORKSPACE};
+pub use sweep::SweepReport;

@@ -49,6 +49,8 @@ pub struct ContainerSpec {
     pub labels: HashMap<String, String>,
     /// The user the main process runs as.
     pub user: String,
+    /// The most the container may write, and how that is enforced.
+    pub disk: Option<super::disk::DiskLimit>,
 }
 
 impl ContainerSpec {
@@ -61,6 +63,7 @@ impl ContainerSpec {
             env: Vec::new(),
             labels: HashMap::new(),
             user: AGENT_USER.to_string(),
+            disk: None,
         }
     }
 
@@ -92,6 +95,10 @@ impl ContainerSpec {
             memory_swap: Some(self.limits.memory_bytes),
             nano_cpus: Some((self.limits.cpus * 1e9) as i64),
             network_mode: Some(self.network.clone()),
+            storage_opt: self
+                .disk
+                .filter(|d| d.enforcement == super::disk::Enforcement::Quota)
+                .map(|d| HashMap::from([("size".to_string(), d.bytes.to_string())])),
             ..Default::default()
         }
     }

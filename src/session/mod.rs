@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::sandbox::{Container, ExecOutcome, ExecSpec, SandboxError, WORKSPACE};
+use crate::sandbox::{Container, ExecOutcome, ExecSpec, SandboxError, SweepReport, WORKSPACE};
 
 /// What a session can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +42,23 @@ pub enum SessionError {
 pub struct Session {
     container: Container,
     image_id: String,
+    /// The limit counters at the end of the last phase (they are cumulative per container).
+    counters: std::sync::Mutex<SweepReport>,
+    /// Bytes written when the disk watchdog stopped a command of the current phase.
+    disk_exceeded: std::sync::Mutex<Option<u64>>,
+}
+
+/// What the end of a phase found: processes left behind, and limits hit during the phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PhaseEnd {
+    /// Processes the phase left running, now killed.
+    pub killed: u64,
+    /// Processes the kernel killed for memory during the phase.
+    pub oom_kills: u64,
+    /// Forks refused at the pids limit during the phase.
+    pub pids_refused: u64,
+    /// Bytes the container had written when the disk watchdog stopped the phase.
+    pub disk_exceeded: Option<u64>,
 }
 
 impl Session {
@@ -50,7 +67,32 @@ impl Session {
         Session {
             container,
             image_id: image_id.into(),
+            counters: std::sync::Mutex::new(SweepReport::default()),
+            disk_exceeded: std::sync::Mutex::new(None),
         }
+    }
+
+    /// End a phase: kill everything it left running (nothing outlives its phase) and report
+    /// the limits it hit.
+    pub async fn end_phase(&self) -> Result<PhaseEnd, SessionError> {
+        let now = self.container.sweep(None).await?;
+        let mut last = self
+            .counters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let disk_exceeded = self
+            .disk_exceeded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let end = PhaseEnd {
+            killed: now.killed,
+            oom_kills: now.oom_kills.saturating_sub(last.oom_kills),
+            pids_refused: now.pids_refused.saturating_sub(last.pids_refused),
+            disk_exceeded,
+        };
+        *last = now;
+        Ok(end)
     }
 
     /// The container.
@@ -75,7 +117,15 @@ impl Session {
 
     /// Run a command (cwd `/workspace` unless the spec says otherwise).
     pub async fn exec(&self, spec: &ExecSpec) -> Result<ExecOutcome, SessionError> {
-        Ok(self.container.exec(spec).await?)
+        let outcome = self.container.exec(spec).await?;
+        if let Some(bytes) = outcome.disk_exceeded {
+            let mut seen = self
+                .disk_exceeded
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *seen = Some(seen.map_or(bytes, |b| b.max(bytes)));
+        }
+        Ok(outcome)
     }
 
     /// A workspace file's contents (`rel` relative to `/workspace`), `None` if absent.

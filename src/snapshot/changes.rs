@@ -1,64 +1,144 @@
-//! Which workspace paths a snapshot changed since the baseline.
+//! What a snapshot changed: read from its own layer, accumulated along its chain.
 //!
-//! `docker diff` only compares a container with its own image, so a snapshot carries the union of
-//! its ancestors' changes: that is what the host must receive (changed paths only, deletions
-//! included) when the run ends, however many iterations stacked layers on the baseline.
+//! A layer says, per path, "this entry is here now" (a file, directory or link), "this path is
+//! gone" (a whiteout) or "this directory hides what was below it" (an opaque marker). A snapshot
+//! keeps its own layer's changes; the changes since the baseline are its ancestors' followed by
+//! its own ([`ChangeSet::then`]). That is what the host must receive when the run ends — changed
+//! paths only, deletions included — and what checkpoint manifests list. Paths are bytes
+//! (`PathBuf` on Unix), never lossy text.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
-use crate::sandbox::{Change, ChangeKind, WORKSPACE};
+use serde::{Deserialize, Serialize};
 
-/// Workspace-relative paths (`src/a.py`) and how they changed since the baseline.
+/// The kind of an entry a layer writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A directory (its own metadata; its contents are entries of their own).
+    Dir,
+    /// A regular file (a hard link is a file too).
+    File,
+    /// A symbolic link.
+    Symlink,
+}
+
+/// What happened to one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// An entry of this kind is at the path now.
+    Written(EntryKind),
+    /// The path is gone.
+    Removed,
+    /// A directory is at the path now, and nothing from before is below it: it holds exactly
+    /// what later changes put there.
+    Replaced,
+}
+
+/// One line of a layer, as the snapshot module reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerChange {
+    /// An entry written.
+    Entry(EntryKind),
+    /// A whiteout: the path is gone.
+    Whiteout,
+    /// An opaque marker: the directory hides what was below it.
+    Opaque,
+}
+
+/// Workspace-relative paths and how they changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChangeSet {
-    paths: BTreeMap<String, ChangeKind>,
+    paths: BTreeMap<PathBuf, Change>,
 }
 
-/// What a write-back has to do.
+/// What a write-back has to do to bring a host tree from the baseline to a snapshot's state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WritePlan {
-    /// Paths to copy from the snapshot (a directory is copied whole).
-    pub copy: Vec<String>,
-    /// Paths to remove from the host.
-    pub delete: Vec<String>,
+    /// Paths to remove from the host (each the topmost of what went).
+    pub remove: Vec<PathBuf>,
+    /// Directories whose host contents go and whose snapshot subtree is copied whole.
+    pub replace: Vec<PathBuf>,
+    /// Files and links to copy from the snapshot.
+    pub copy: Vec<PathBuf>,
+    /// Directories that must exist (their contents are listed on their own).
+    pub dirs: Vec<PathBuf>,
 }
 
-fn is_within(path: &str, ancestor: &str) -> bool {
-    path.len() > ancestor.len()
-        && path.starts_with(ancestor)
-        && path.as_bytes()[ancestor.len()] == b'/'
+/// Whether `path` lies strictly below `ancestor`.
+pub fn is_below(path: &Path, ancestor: &Path) -> bool {
+    path != ancestor && path.starts_with(ancestor)
 }
 
 impl ChangeSet {
-    /// The workspace part of a container's `docker diff`.
-    pub fn from_container(changes: &[Change]) -> Self {
-        let prefix = format!("{WORKSPACE}/");
-        let paths = changes
-            .iter()
-            .filter_map(|c| Some((c.path.strip_prefix(&prefix)?.to_string(), c.kind)))
-            .filter(|(p, _)| !p.is_empty())
-            .collect();
-        ChangeSet { paths }
+    /// The changes of one layer, given in layer order (a directory before its contents).
+    pub fn from_layer(lines: impl IntoIterator<Item = (PathBuf, LayerChange)>) -> Self {
+        let mut set = ChangeSet::default();
+        for (path, change) in lines {
+            set.apply(path, change);
+        }
+        set
     }
 
-    /// The changes of `self` followed by `newer` (a later layer on top).
-    pub fn then(&self, newer: &ChangeSet) -> ChangeSet {
-        let mut paths = self.paths.clone();
-        for (path, kind) in &newer.paths {
-            if *kind == ChangeKind::Deleted {
-                // Whatever an earlier layer put under a deleted directory is gone with it.
-                paths.retain(|p, _| !is_within(p, path));
-            }
-            let merged = match (paths.get(path), kind) {
-                // Still new relative to the baseline, whatever happened to it since.
-                (Some(ChangeKind::Added), ChangeKind::Modified) => ChangeKind::Added,
-                // Removed and created again: different content at a path the baseline had.
-                (Some(ChangeKind::Deleted), ChangeKind::Added) => ChangeKind::Modified,
-                (_, kind) => *kind,
-            };
-            paths.insert(path.clone(), merged);
+    /// Apply one more layer line on top of what is recorded.
+    pub fn apply(&mut self, path: PathBuf, change: LayerChange) {
+        if path.as_os_str().is_empty() {
+            // The workspace root itself: its metadata is the container's, never written back.
+            return;
         }
-        ChangeSet { paths }
+        let before = self.paths.get(&path).copied();
+        let after = match (change, before) {
+            (LayerChange::Whiteout, _) => {
+                self.drop_below(&path);
+                Change::Removed
+            }
+            (LayerChange::Opaque, _) => {
+                self.drop_below(&path);
+                Change::Replaced
+            }
+            // A directory where something was removed: nothing from before is below it.
+            (LayerChange::Entry(EntryKind::Dir), Some(Change::Removed | Change::Replaced)) => {
+                Change::Replaced
+            }
+            (LayerChange::Entry(EntryKind::Dir), _) => Change::Written(EntryKind::Dir),
+            (LayerChange::Entry(kind), _) => {
+                // A file or link where a directory was hides everything that was below it.
+                self.drop_below(&path);
+                Change::Written(kind)
+            }
+        };
+        self.paths.insert(path, after);
+    }
+
+    /// The changes of `self` followed by those of a newer layer.
+    pub fn then(&self, newer: &ChangeSet) -> ChangeSet {
+        let mut merged = self.clone();
+        for (path, change) in &newer.paths {
+            let line = match change {
+                Change::Written(kind) => LayerChange::Entry(*kind),
+                Change::Removed => LayerChange::Whiteout,
+                Change::Replaced => LayerChange::Opaque,
+            };
+            merged.apply(path.clone(), line);
+        }
+        merged
+    }
+
+    fn drop_below(&mut self, path: &Path) {
+        let below: Vec<PathBuf> = self
+            .paths
+            .range(path.to_path_buf()..)
+            .skip_while(|(p, _)| p.as_path() == path)
+            .take_while(|(p, _)| p.starts_with(path))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in below {
+            self.paths.remove(&p);
+        }
     }
 
     /// Whether nothing changed.
@@ -71,58 +151,117 @@ impl ChangeSet {
         self.paths.len()
     }
 
-    /// The changed paths and their kinds, sorted.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, ChangeKind)> {
-        self.paths.iter().map(|(p, k)| (p.as_str(), *k))
+    /// The changed paths and how, sorted (a directory before its contents).
+    pub fn iter(&self) -> impl Iterator<Item = (&Path, Change)> {
+        self.paths.iter().map(|(p, c)| (p.as_path(), *c))
     }
 
-    /// Keep only the paths `keep` accepts (e.g. leave `.harnessgym` and `.git` alone).
-    pub fn filtered(&self, keep: impl Fn(&str) -> bool) -> ChangeSet {
+    /// Keep only the paths `keep` accepts.
+    pub fn filtered(&self, keep: impl Fn(&Path) -> bool) -> ChangeSet {
         ChangeSet {
             paths: self
                 .paths
                 .iter()
                 .filter(|(p, _)| keep(p))
-                .map(|(p, k)| (p.clone(), *k))
+                .map(|(p, c)| (p.clone(), *c))
                 .collect(),
         }
     }
 
-    /// The fewest copies and deletions that bring a host tree from the baseline to this state.
-    ///
-    /// An added directory is copied whole (its contents are not listed again); a modified path
-    /// with changed descendants is a directory whose own change is only its mtime, so only the
-    /// descendants are copied.
+    /// Files and links present now (for checkpoint manifests), sorted.
+    pub fn written_files(&self) -> Vec<&Path> {
+        self.paths
+            .iter()
+            .filter(|(_, c)| matches!(c, Change::Written(EntryKind::File | EntryKind::Symlink)))
+            .map(|(p, _)| p.as_path())
+            .collect()
+    }
+
+    /// The fewest removals and copies that bring a host tree from the baseline to this state.
     pub fn plan(&self) -> WritePlan {
         let mut plan = WritePlan::default();
-        let mut covered: Vec<&str> = Vec::new();
-        for (path, kind) in &self.paths {
-            if covered.iter().any(|root| is_within(path, root)) {
+        let mut covered: Option<&Path> = None;
+        for (path, change) in &self.paths {
+            if covered.is_some_and(|root| is_below(path, root)) {
                 continue;
             }
-            match kind {
-                ChangeKind::Deleted | ChangeKind::Added => {
-                    covered.push(path);
-                    if *kind == ChangeKind::Deleted {
-                        plan.delete.push(path.clone());
-                    } else {
-                        plan.copy.push(path.clone());
-                    }
+            match change {
+                Change::Removed => {
+                    covered = Some(path);
+                    plan.remove.push(path.clone());
                 }
-                ChangeKind::Modified if self.has_descendants(path) => {}
-                ChangeKind::Modified => plan.copy.push(path.clone()),
+                Change::Replaced => {
+                    covered = Some(path);
+                    plan.replace.push(path.clone());
+                }
+                Change::Written(EntryKind::Dir) => plan.dirs.push(path.clone()),
+                Change::Written(_) => plan.copy.push(path.clone()),
             }
         }
         plan
     }
 
-    /// Whether any recorded path lies under `path`. Descendants are exactly the keys in
-    /// `[path + "/", path + "0")`, since `'0'` follows `'/'`; a positional "next key" check would
-    /// be fooled by siblings such as `path-x`, which sort in between.
-    fn has_descendants(&self, path: &str) -> bool {
-        let low = format!("{path}/");
-        let high = format!("{path}0");
-        self.paths.range(low..high).next().is_some()
+    /// The serialised form, for a snapshot's record.
+    pub fn to_records(&self) -> Vec<ChangeRecord> {
+        self.paths
+            .iter()
+            .map(|(path, change)| ChangeRecord::new(path, *change))
+            .collect()
+    }
+
+    /// Back from the serialised form; a record whose path cannot be decoded is skipped.
+    pub fn from_records(records: &[ChangeRecord]) -> Self {
+        ChangeSet {
+            paths: records
+                .iter()
+                .filter_map(|r| Some((r.path()?, r.change)))
+                .collect(),
+        }
+    }
+}
+
+/// One changed path as stored in `runs/<id>/snapshots/<name>.json`: the path as text when it
+/// is UTF-8, else as hex bytes, so no name is ever altered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    /// The path, when it is valid UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The path's bytes in hex, when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
+    /// What happened to it.
+    pub change: Change,
+}
+
+impl ChangeRecord {
+    fn new(path: &Path, change: Change) -> Self {
+        let bytes = path.as_os_str().as_bytes();
+        match std::str::from_utf8(bytes) {
+            Ok(text) => ChangeRecord {
+                path: Some(text.to_string()),
+                path_hex: None,
+                change,
+            },
+            Err(_) => ChangeRecord {
+                path: None,
+                path_hex: Some(bytes.iter().map(|b| format!("{b:02x}")).collect()),
+                change,
+            },
+        }
+    }
+
+    /// The path as bytes.
+    pub fn path(&self) -> Option<PathBuf> {
+        if let Some(text) = &self.path {
+            return Some(PathBuf::from(text));
+        }
+        let hex = self.path_hex.as_deref()?;
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        Some(PathBuf::from(OsStr::from_bytes(&bytes)))
     }
 }
 
@@ -130,85 +269,121 @@ impl ChangeSet {
 mod tests {
     use super::*;
 
-    fn set(items: &[(&str, ChangeKind)]) -> ChangeSet {
-        let changes: Vec<Change> = items
-            .iter()
-            .map(|(p, k)| Change {
-                path: format!("/workspace/{p}"),
-                kind: *k,
-            })
-            .collect();
-        ChangeSet::from_container(&changes)
+    use EntryKind::{Dir, File, Symlink};
+    use LayerChange::{Entry, Opaque, Whiteout};
+
+    fn layer(lines: &[(&str, LayerChange)]) -> ChangeSet {
+        ChangeSet::from_layer(lines.iter().map(|(p, c)| (PathBuf::from(p), *c)))
     }
 
-    use ChangeKind::{Added as A, Deleted as D, Modified as M};
-
-    #[test]
-    fn paths_outside_the_workspace_and_the_workspace_itself_are_ignored() {
-        let changes = vec![
-            Change {
-                path: "/workspace".into(),
-                kind: M,
-            },
-            Change {
-                path: "/tmp/x".into(),
-                kind: A,
-            },
-            Change {
-                path: "/home/agent/.cache".into(),
-                kind: A,
-            },
-            Change {
-                path: "/workspace/a.py".into(),
-                kind: M,
-            },
-        ];
-        let set = ChangeSet::from_container(&changes);
-        assert_eq!(set.iter().collect::<Vec<_>>(), vec![("a.py", M)]);
+    fn list(set: &ChangeSet) -> Vec<(String, Change)> {
+        set.iter()
+            .map(|(p, c)| (p.display().to_string(), c))
+            .collect()
     }
 
     #[test]
-    fn plan_copies_new_dirs_whole_and_skips_mtime_only_dirs() {
-        let s = set(&[
-            ("src", M),
-            ("src/a.py", M),
-            ("new", A),
-            ("new/x", A),
-            ("new/y/z", A),
-            ("gone", D),
-            ("newer", A),
+    fn the_root_is_never_a_change() {
+        let set = layer(&[("", Entry(Dir)), ("a", Entry(File))]);
+        assert_eq!(list(&set), vec![("a".into(), Change::Written(File))]);
+    }
+
+    #[test]
+    fn a_whiteout_or_a_file_over_a_directory_hides_what_was_below() {
+        let first = layer(&[
+            ("d", Entry(Dir)),
+            ("d/x", Entry(File)),
+            ("e", Entry(Dir)),
+            ("e/y", Entry(File)),
         ]);
-        let plan = s.plan();
-        assert_eq!(plan.copy, vec!["new", "newer", "src/a.py"]);
-        assert_eq!(plan.delete, vec!["gone"]);
-    }
-
-    #[test]
-    fn a_sibling_with_a_common_prefix_is_not_a_descendant() {
-        let s = set(&[("lib", A), ("lib-x", A), ("lib/inner", A), ("lib2", A)]);
-        assert_eq!(s.plan().copy, vec!["lib", "lib-x", "lib2"]);
-        let s = set(&[("src", M), ("src-old", M), ("src/a.py", M)]);
-        assert_eq!(s.plan().copy, vec!["src-old", "src/a.py"]);
-    }
-
-    #[test]
-    fn layers_merge_relative_to_the_baseline() {
-        let first = set(&[("a", A), ("b", M), ("dir", A), ("dir/f", A), ("c", D)]);
-        let second = set(&[("a", M), ("dir", D), ("c", A), ("b", D)]);
+        let second = layer(&[("d", Whiteout), ("e", Entry(File))]);
         let merged = first.then(&second);
         assert_eq!(
-            merged.iter().collect::<Vec<_>>(),
-            vec![("a", A), ("b", D), ("c", M), ("dir", D)]
+            list(&merged),
+            vec![
+                ("d".into(), Change::Removed),
+                ("e".into(), Change::Written(File))
+            ]
         );
-        let plan = merged.plan();
-        assert_eq!(plan.copy, vec!["a", "c"]);
-        assert_eq!(plan.delete, vec!["b", "dir"]);
     }
 
     #[test]
-    fn filtered_keeps_what_the_predicate_accepts() {
-        let s = set(&[(".harnessgym/x", A), ("a", M), (".git/index", M)]);
-        let kept = s.filtered(|p| !p.starts_with(".harnessgym") && !p.starts_with(".git"));
-        assert_eq!(kept.iter().collect::<Vec<_>>(), vec![("a", M)]);
+    fn a_directory_over_a_removal_or_an_opaque_marker_is_replaced() {
+        let first = layer(&[("d", Whiteout), ("o", Entry(Dir)), ("o/old", Entry(File))]);
+        let second = layer(&[
+            ("d", Entry(Dir)),
+            ("d/new", Entry(File)),
+            ("o", Entry(Dir)),
+            ("o", Opaque),
+            ("o/n", Entry(Symlink)),
+        ]);
+        let merged = first.then(&second);
+        assert_eq!(
+            list(&merged),
+            vec![
+                ("d".into(), Change::Replaced),
+                ("d/new".into(), Change::Written(File)),
+                ("o".into(), Change::Replaced),
+                ("o/n".into(), Change::Written(Symlink)),
+            ]
+        );
+        let plan = merged.plan();
+        assert_eq!(plan.replace, vec![PathBuf::from("d"), PathBuf::from("o")]);
+        assert!(plan.copy.is_empty(), "a replaced directory is copied whole");
+    }
+
+    #[test]
+    fn the_plan_copies_files_keeps_dirs_and_removes_the_topmost_path() {
+        let set = layer(&[
+            ("src", Entry(Dir)),
+            ("src/a.py", Entry(File)),
+            ("gone", Whiteout),
+            ("link", Entry(Symlink)),
+            ("src-old", Entry(File)),
+        ]);
+        let plan = set.plan();
+        assert_eq!(plan.dirs, vec![PathBuf::from("src")]);
+        assert_eq!(
+            plan.copy,
+            vec![
+                PathBuf::from("link"),
+                PathBuf::from("src-old"),
+                PathBuf::from("src/a.py")
+            ]
+        );
+        assert_eq!(plan.remove, vec![PathBuf::from("gone")]);
+        assert_eq!(set.written_files().len(), 3);
+    }
+
+    #[test]
+    fn a_sibling_sharing_a_prefix_is_not_below() {
+        let first = layer(&[
+            ("lib", Entry(Dir)),
+            ("lib/x", Entry(File)),
+            ("lib-x", Entry(File)),
+            ("lib2", Entry(File)),
+        ]);
+        let merged = first.then(&layer(&[("lib", Whiteout)]));
+        assert_eq!(
+            list(&merged),
+            vec![
+                ("lib".into(), Change::Removed),
+                ("lib-x".into(), Change::Written(File)),
+                ("lib2".into(), Change::Written(File)),
+            ]
+        );
+    }
+
+    #[test]
+    fn records_round_trip_non_utf8_names_byte_for_byte() {
+        let odd = PathBuf::from(OsStr::from_bytes(b"bad-\xff-name\nx"));
+        let set =
+            ChangeSet::from_layer([(odd.clone(), Entry(File)), (PathBuf::from("ok"), Whiteout)]);
+        let records = set.to_records();
+        let text = serde_json::to_string(&records).expect("serialise");
+        let back: Vec<ChangeRecord> = serde_json::from_str(&text).expect("parse");
+        assert_eq!(ChangeSet::from_records(&back), set);
+        assert!(records.iter().any(|r| r.path_hex.is_some()));
+        assert!(set.iter().any(|(p, _)| p == odd));
     }
 }

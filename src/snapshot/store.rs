@@ -1,77 +1,95 @@
-//! Snapshots as image layers: make the baseline, start containers from any snapshot, commit the
-//! next one, write one back to the host, export one as `.tar.gz`.
+//! The snapshots of one run: the baseline, containers started from any snapshot, other names
+//! for a snapshot, export, removal. Capturing a session lives in `capture.rs`, writing a
+//! snapshot back to the host in `writeback.rs`.
 //!
-//! Costs follow the measurements in `sandbox-practices.md` §5.2: the baseline is an upload into a
-//! created container plus one commit (far cheaper than a `docker build` with the workspace as
-//! context), and every later snapshot is a commit of what changed. With `-v` each step logs its
-//! duration.
+//! The baseline is made on the host: the helper layer (shared by every run) and the workspace
+//! packed deterministically as the next layer, loaded as one archive — the engine reuses an
+//! identical workspace layer it already has, so a second run on an unchanged workspace (or every
+//! compare trial of one template) sends nothing but a config. On engines without partial loads
+//! the baseline is an upload into a staging container and a commit.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use super::changes::{ChangeSet, WritePlan};
-use crate::layer::pack::PackFilter;
-use crate::sandbox::extract::{ExtractOptions, remove_paths_safe};
-use crate::sandbox::{Container, ContainerSpec, Engine, Role, SandboxError, WORKSPACE, short_id};
-
-/// Where the harnessgym binary lives inside every container of a run.
-pub const HELPER_PATH: &str = "/opt/harnessgym/bin/harnessgym";
-/// The harnessgym executable to install into containers: `HARNESSGYM_HELPER_BINARY` when set
-/// (tests, or a build for another image's libc), else this very executable.
-pub fn helper_binary() -> std::io::Result<PathBuf> {
-    match std::env::var_os("HARNESSGYM_HELPER_BINARY") {
-        Some(path) => Ok(path.into()),
-        None => std::env::current_exe(),
-    }
-}
+use super::changes::ChangeSet;
+use super::helper::{HELPER_PATH, ensure_helper_image};
+use super::record::{self, SnapshotRecord};
+use super::strategy::Strategy;
+use crate::harness::time::utc_now;
+use crate::layer::pack::{PackFilter, pack_workspace};
+use crate::sandbox::{
+    Container, ContainerSpec, Digesting, Engine, ImageConfig, LayerFile, LoadRequest, Role,
+    SandboxError, WORKSPACE, short_id,
+};
 
 /// The repository every snapshot image is tagged in.
 pub const REPO: &str = "harnessgym/snapshot";
 /// Label naming the snapshot within its run (`baseline`, `iteration-2`, `best`).
 pub const NAME_LABEL: &str = "dev.harnessgym.snapshot";
-/// Beyond this many paths to copy, one download of the whole workspace (filtered) is cheaper
-/// than one archive request per path.
-const MAX_PER_PATH_COPIES: usize = 64;
+/// The name of the layer root inside an image layer (`/workspace`).
+pub(super) const PREFIX: &str = "workspace";
+/// Chains deeper than this (layers above the baseline) are squashed onto the baseline; the
+/// engine stacks at most 128 layers in all. `HARNESSGYM_SNAPSHOT_MAX_DEPTH` overrides it.
+const MAX_DEPTH: u32 = 32;
 
 /// One workspace state: an image whose `/workspace` holds it.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
-    /// Image id.
-    pub image_id: String,
-    /// `repo:tag` reference.
-    pub reference: String,
-    /// Name within the run.
-    pub name: String,
-    /// Workspace paths changed since the baseline.
-    pub changes: ChangeSet,
+    pub(super) name: String,
+    pub(super) image_id: String,
+    pub(super) reference: String,
+    pub(super) parent: Option<String>,
+    pub(super) depth: u32,
+    /// Its own layer's changes, relative to `parent`.
+    pub(super) own: ChangeSet,
+    /// Everything changed since the baseline.
+    pub(super) since_baseline: ChangeSet,
+    /// The image config (load strategy), to stack children on without asking the engine.
+    pub(super) config: Option<Arc<ImageConfig>>,
 }
 
-/// How much of a snapshot goes back to the host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteBack {
-    /// Only the paths changed since the baseline, deletions included.
-    Changed,
-    /// The whole workspace (into an empty or scratch directory).
-    Full,
-}
+impl Snapshot {
+    /// The name within the run.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
 
-/// What a write-back did.
-#[derive(Debug, Clone, Default)]
-pub struct WriteBackReport {
-    /// Relative paths written.
-    pub written: Vec<PathBuf>,
-    /// Relative paths removed.
-    pub removed: Vec<PathBuf>,
+    /// The image id.
+    pub fn image_id(&self) -> &str {
+        &self.image_id
+    }
+
+    /// `repo:tag`.
+    pub fn reference(&self) -> &str {
+        &self.reference
+    }
+
+    /// Everything this state changed since the baseline.
+    pub fn changes_since_baseline(&self) -> &ChangeSet {
+        &self.since_baseline
+    }
+
+    /// What its own layer changed (relative to the state it was taken from).
+    pub fn own_changes(&self) -> &ChangeSet {
+        &self.own
+    }
 }
 
 /// The snapshots of one run, in one engine.
 #[derive(Debug, Clone)]
 pub struct SnapshotStore {
-    engine: Engine,
-    run: String,
+    pub(super) engine: Engine,
+    pub(super) run: String,
+    pub(super) records: PathBuf,
+    pub(super) strategy: Strategy,
+    pub(super) max_depth: u32,
+    /// The baseline this store made, once it made it (squashed layers sit on it).
+    pub(super) baseline: Arc<std::sync::OnceLock<Snapshot>>,
 }
 
 /// A Docker tag from a run id and a snapshot name (tags allow `[A-Za-z0-9_.-]`, 128 chars).
@@ -91,12 +109,35 @@ pub fn tag_for(run: &str, name: &str) -> String {
     tag
 }
 
+fn host_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SandboxError {
+    let path = path.to_path_buf();
+    move |source| SandboxError::HostIo {
+        action,
+        path,
+        source,
+    }
+}
+
 impl SnapshotStore {
-    /// The store for `run`.
-    pub fn new(engine: Engine, run: impl Into<String>) -> Self {
+    /// The store for `run`, keeping records in `records` (`runs/<id>/snapshots`).
+    pub fn new(
+        engine: Engine,
+        run: impl Into<String>,
+        records: PathBuf,
+        strategy: Strategy,
+    ) -> Self {
+        let max_depth = std::env::var("HARNESSGYM_SNAPSHOT_MAX_DEPTH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|d| *d > 0)
+            .unwrap_or(MAX_DEPTH);
         SnapshotStore {
             engine,
             run: run.into(),
+            records,
+            strategy,
+            max_depth,
+            baseline: Arc::new(std::sync::OnceLock::new()),
         }
     }
 
@@ -105,36 +146,160 @@ impl SnapshotStore {
         &self.engine
     }
 
-    /// Pack `workspace` into a container of `base_image` at `/workspace` (owned by `agent`) and
-    /// commit it as the run's baseline. With `helper`, that executable is installed (root-owned)
-    /// at [`HELPER_PATH`], so every container of the run has harnessgym's in-container tools
-    /// without a copy per container.
+    /// How snapshots become images here.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    /// The labels of a snapshot image called `name`.
+    pub(super) fn image_labels(&self, name: &str) -> HashMap<String, String> {
+        let mut labels = self.engine.labels(&self.run, Role::Snapshot);
+        labels.insert(NAME_LABEL.to_string(), name.to_string());
+        labels
+    }
+
+    /// Make the run's baseline: `base_image` + the helper `binary` + `workspace` (run state
+    /// excluded).
     pub async fn baseline(
         &self,
         base_image: &str,
         workspace: &Path,
-        filter: PackFilter,
-        helper: Option<&Path>,
+        binary: &Path,
     ) -> Result<Snapshot, SandboxError> {
+        let started = Instant::now();
+        let (image_id, config) = match self.strategy {
+            Strategy::Load => self.baseline_by_load(base_image, workspace, binary).await?,
+            Strategy::Commit => (
+                self.baseline_by_commit(base_image, workspace, binary)
+                    .await?,
+                None,
+            ),
+        };
+        tracing::info!("baseline: ready in {:.2?}", started.elapsed());
+        let snapshot = Snapshot {
+            name: "baseline".into(),
+            reference: format!("{REPO}:{}", tag_for(&self.run, "baseline")),
+            image_id,
+            parent: None,
+            depth: 0,
+            own: ChangeSet::default(),
+            since_baseline: ChangeSet::default(),
+            config: config.map(Arc::new),
+        };
+        self.save_record(&snapshot, None, 0, base_image)?;
+        let _ = self.baseline.set(snapshot.clone());
+        Ok(snapshot)
+    }
+
+    async fn baseline_by_load(
+        &self,
+        base_image: &str,
+        workspace: &Path,
+        binary: &Path,
+    ) -> Result<(String, Option<ImageConfig>), SandboxError> {
+        let (helper, helper_config) = ensure_helper_image(&self.engine, base_image, binary).await?;
+        let dir =
+            tempfile::tempdir().map_err(host_err("create a temporary directory for", workspace))?;
+        let file = dir.path().join("workspace.tar");
+        let (root, out) = (workspace.to_path_buf(), file.clone());
+        let started = Instant::now();
+        let (diff_id, bytes) = tokio::task::spawn_blocking(move || pack_layer(&root, &out))
+            .await
+            .map_err(|e| host_err("pack", workspace)(std::io::Error::other(e.to_string())))??;
+        tracing::info!(
+            bytes,
+            "baseline: workspace packed in {:.2?}",
+            started.elapsed()
+        );
+        let config = helper_config.child(
+            &diff_id,
+            &format!("harnessgym baseline of {}", workspace.display()),
+            &self.image_labels("baseline"),
+        );
+        let tag = format!("{REPO}:{}", tag_for(&self.run, "baseline"));
+        // An identical workspace layer may already be in the engine (a second run on the same
+        // workspace): then the config alone is enough.
+        let reuse = LoadRequest {
+            config: &config,
+            tag: &tag,
+            layers: &[],
+        };
+        let image_id = match self.engine.load_image(&reuse).await {
+            Ok(id) => {
+                tracing::info!("baseline: workspace layer reused ({})", short_id(&diff_id));
+                id
+            }
+            Err(SandboxError::Load { .. }) => {
+                let layers = [LayerFile {
+                    diff_id,
+                    path: file,
+                }];
+                let full = LoadRequest {
+                    config: &config,
+                    tag: &tag,
+                    layers: &layers,
+                };
+                self.engine.load_image(&full).await?
+            }
+            Err(err) => return Err(err),
+        };
+        tracing::debug!(helper = %helper, "baseline on the helper image");
+        Ok((image_id, Some(config)))
+    }
+
+    async fn baseline_by_commit(
+        &self,
+        base_image: &str,
+        workspace: &Path,
+        binary: &Path,
+    ) -> Result<String, SandboxError> {
         let staging = self.staging(base_image).await?;
         let result = async {
-            let started = Instant::now();
-            if let Some(helper) = helper {
-                let rel = HELPER_PATH.trim_start_matches('/');
-                staging.install_file("/", rel, helper, 0o755).await?;
-            }
-            let stats = staging.upload_dir(workspace, filter, WORKSPACE).await?;
-            tracing::info!(
-                files = stats.files,
-                bytes = stats.bytes,
-                "baseline: workspace uploaded in {:.2?}",
-                started.elapsed()
-            );
-            self.commit_named(&staging, "baseline", ChangeSet::default())
+            let rel = HELPER_PATH.trim_start_matches('/');
+            staging.install_file("/", rel, binary, 0o755).await?;
+            staging
+                .upload_dir(workspace, PackFilter::default(), WORKSPACE)
+                .await?;
+            staging
+                .commit(
+                    REPO,
+                    &tag_for(&self.run, "baseline"),
+                    self.image_labels("baseline"),
+                )
                 .await
         }
         .await;
         finish(staging, result).await
+    }
+
+    /// Write `snapshot`'s record (own changes, image, parent).
+    pub(super) fn save_record(
+        &self,
+        snapshot: &Snapshot,
+        diff_id: Option<&str>,
+        layer_bytes: u64,
+        layer_parent: &str,
+    ) -> Result<(), SandboxError> {
+        let entry = SnapshotRecord {
+            format_version: record::FORMAT_VERSION,
+            run_id: self.run.clone(),
+            name: snapshot.name.clone(),
+            parent: snapshot.parent.clone(),
+            image_id: snapshot.image_id.clone(),
+            reference: snapshot.reference.clone(),
+            layer_parent: Some(layer_parent.to_string()),
+            diff_id: diff_id.map(str::to_string),
+            layer_bytes,
+            depth: snapshot.depth,
+            strategy: self.strategy.name().to_string(),
+            created_at: utc_now(),
+            changes: snapshot.own.to_records(),
+        };
+        record::save(&self.records, &entry).map_err(|e| SandboxError::HostIo {
+            action: "write the snapshot record in",
+            path: self.records.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })
     }
 
     /// Create and start a container from `snapshot` with `spec` (its image is replaced).
@@ -158,170 +323,28 @@ impl SnapshotStore {
         }
     }
 
-    /// Commit `container` (started from `parent`) as the snapshot `name`.
-    pub async fn commit(
-        &self,
-        container: &Container,
-        parent: &Snapshot,
-        name: &str,
-    ) -> Result<Snapshot, SandboxError> {
-        let started = Instant::now();
-        let layer = ChangeSet::from_container(&container.changes().await?);
-        tracing::info!(
-            paths = layer.len(),
-            "{name}: changes listed in {:.2?}",
-            started.elapsed()
-        );
-        self.commit_named(container, name, parent.changes.then(&layer))
-            .await
-    }
-
-    async fn commit_named(
-        &self,
-        container: &Container,
-        name: &str,
-        changes: ChangeSet,
-    ) -> Result<Snapshot, SandboxError> {
-        let started = Instant::now();
-        let mut image_labels = self.engine.labels(&self.run, Role::Snapshot);
-        image_labels.insert(NAME_LABEL.to_string(), name.to_string());
-        let tag = tag_for(&self.run, name);
-        let image_id = container.commit(REPO, &tag, image_labels).await?;
-        tracing::info!(
-            image = short_id(&image_id),
-            "{name}: committed in {:.2?}",
-            started.elapsed()
-        );
-        Ok(Snapshot {
-            image_id,
-            reference: format!("{REPO}:{tag}"),
-            name: name.to_string(),
-            changes,
-        })
-    }
-
-    /// Keep `container`'s state as the snapshot `name` without tracking its changes (evidence
-    /// to export later, never written back).
-    pub async fn keep(&self, container: &Container, name: &str) -> Result<Snapshot, SandboxError> {
-        self.commit_named(container, name, ChangeSet::default())
-            .await
-    }
-
     /// Give `snapshot` another name (a tag on the same image, no copy) — e.g. the best
-    /// checkpoint.
+    /// checkpoint. The new name is recorded with no layer of its own.
     pub async fn tag(&self, snapshot: &Snapshot, name: &str) -> Result<Snapshot, SandboxError> {
         let tag = tag_for(&self.run, name);
         self.engine
             .tag_image(&snapshot.image_id, REPO, &tag)
             .await?;
-        Ok(Snapshot {
+        let named = Snapshot {
             reference: format!("{REPO}:{tag}"),
             name: name.to_string(),
+            parent: Some(snapshot.name.clone()),
+            own: ChangeSet::default(),
             ..snapshot.clone()
-        })
-    }
-
-    /// Write `snapshot` to the host directory `dest`. `keep` selects the workspace-relative
-    /// paths that may be touched (e.g. everything but `.harnessgym` and `.git`).
-    pub async fn write_back(
-        &self,
-        snapshot: &Snapshot,
-        dest: &Path,
-        mode: WriteBack,
-        keep: fn(&str) -> bool,
-    ) -> Result<WriteBackReport, SandboxError> {
-        let started = Instant::now();
-        let staging = self.staging(&snapshot.image_id).await?;
-        let result = match mode {
-            WriteBack::Full => self.copy_all(&staging, dest, keep, None).await,
-            WriteBack::Changed => {
-                let plan = snapshot.changes.filtered(keep).plan();
-                self.apply_plan(&staging, dest, &plan, keep).await
-            }
         };
-        let report = finish(staging, result).await?;
-        tracing::info!(
-            written = report.written.len(),
-            removed = report.removed.len(),
-            "{}: written back in {:.2?}",
-            snapshot.name,
-            started.elapsed()
-        );
-        Ok(report)
-    }
-
-    async fn apply_plan(
-        &self,
-        staging: &Container,
-        dest: &Path,
-        plan: &WritePlan,
-        keep: fn(&str) -> bool,
-    ) -> Result<WriteBackReport, SandboxError> {
-        let mut report = if plan.copy.len() > MAX_PER_PATH_COPIES {
-            self.copy_all(staging, dest, keep, Some(plan.copy.clone()))
-                .await?
-        } else {
-            let mut report = WriteBackReport::default();
-            for rel in &plan.copy {
-                let options = ExtractOptions {
-                    prefix: Path::new(rel).parent().map(Path::to_path_buf),
-                    ..ExtractOptions::default()
-                };
-                let src = format!("{WORKSPACE}/{rel}");
-                let extracted = staging.download_to(&src, dest, options).await?;
-                report.written.extend(extracted.written);
-            }
-            report
-        };
-        let deletions: Vec<PathBuf> = plan.delete.iter().map(PathBuf::from).collect();
-        report.removed =
-            remove_paths_safe(dest, &deletions).map_err(|source| SandboxError::Extract {
-                id: staging.short(),
-                path: WORKSPACE.to_string(),
-                dest: dest.to_path_buf(),
-                source,
-            })?;
-        Ok(report)
-    }
-
-    /// Download the whole workspace, keeping what `keep` accepts and, when `only` is given, what
-    /// lies at or under one of those paths.
-    async fn copy_all(
-        &self,
-        staging: &Container,
-        dest: &Path,
-        keep: fn(&str) -> bool,
-        only: Option<Vec<String>>,
-    ) -> Result<WriteBackReport, SandboxError> {
-        let filter = move |rel: &Path| {
-            let rel = rel.to_string_lossy();
-            keep(&rel)
-                && only.as_ref().is_none_or(|roots| {
-                    roots
-                        .iter()
-                        .any(|r| rel == r.as_str() || rel.starts_with(&format!("{r}/")))
-                })
-        };
-        let options = ExtractOptions {
-            strip_components: 1,
-            filter: Some(Box::new(filter)),
-            ..ExtractOptions::default()
-        };
-        let extracted = staging.download_to(WORKSPACE, dest, options).await?;
-        Ok(WriteBackReport {
-            written: extracted.written,
-            removed: Vec::new(),
-        })
+        self.save_record(&named, None, 0, &snapshot.image_id)?;
+        Ok(named)
     }
 
     /// Write the snapshot's workspace as a gzip-compressed tar at `out` (atomically). Returns the
     /// compressed size.
-    pub async fn export_tar_gz(
-        &self,
-        snapshot: &Snapshot,
-        out: &Path,
-    ) -> Result<u64, SandboxError> {
-        let staging = self.staging(&snapshot.image_id).await?;
+    pub async fn export_tar_gz(&self, image: &str, out: &Path) -> Result<u64, SandboxError> {
+        let staging = self.staging(image).await?;
         let target = out.to_path_buf();
         let result = staging
             .download_with(WORKSPACE, move |reader| write_gz(reader, &target))
@@ -336,7 +359,7 @@ impl SnapshotStore {
     }
 
     /// A created, never started container of `image`, to read or write files of.
-    async fn staging(&self, image: &str) -> Result<Container, SandboxError> {
+    pub(super) async fn staging(&self, image: &str) -> Result<Container, SandboxError> {
         let spec = ContainerSpec::new(image);
         self.engine
             .create_container(&spec, &self.run, Role::Staging)
@@ -344,8 +367,28 @@ impl SnapshotStore {
     }
 }
 
+/// Pack `root` as the workspace layer into `out`; its diff id and size.
+fn pack_layer(root: &Path, out: &Path) -> Result<(String, u64), SandboxError> {
+    let file = std::fs::File::create(out).map_err(host_err("create", out))?;
+    let mut digesting = Digesting::new(std::io::BufWriter::new(file));
+    let filter = PackFilter {
+        prefix: Some(PathBuf::from(PREFIX)),
+        ..PackFilter::default()
+    };
+    pack_workspace(root, &filter, &mut digesting).map_err(|source| SandboxError::Pack {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let (mut writer, diff_id, bytes) = digesting.finish();
+    std::io::Write::flush(&mut writer).map_err(host_err("write", out))?;
+    Ok((diff_id, bytes))
+}
+
 /// Remove the staging container whatever `result` is; its own error wins over a cleanup error.
-async fn finish<T>(staging: Container, result: Result<T, SandboxError>) -> Result<T, SandboxError> {
+pub(super) async fn finish<T>(
+    staging: Container,
+    result: Result<T, SandboxError>,
+) -> Result<T, SandboxError> {
     let removed = staging.remove().await;
     let value = result?;
     removed?;
@@ -353,27 +396,22 @@ async fn finish<T>(staging: Container, result: Result<T, SandboxError>) -> Resul
 }
 
 fn write_gz(reader: &mut dyn std::io::Read, out: &Path) -> Result<u64, SandboxError> {
-    let io_err = |action, source| SandboxError::HostIo {
-        action,
-        path: out.to_path_buf(),
-        source,
-    };
     let dir = out.parent().unwrap_or(Path::new("."));
     let temp =
-        tempfile::NamedTempFile::new_in(dir).map_err(|e| io_err("create a file next to", e))?;
+        tempfile::NamedTempFile::new_in(dir).map_err(host_err("create a file next to", out))?;
     let mut encoder = GzEncoder::new(std::io::BufWriter::new(temp), Compression::fast());
-    std::io::copy(reader, &mut encoder).map_err(|e| io_err("write", e))?;
-    let writer = encoder.finish().map_err(|e| io_err("write", e))?;
+    std::io::copy(reader, &mut encoder).map_err(host_err("write", out))?;
+    let writer = encoder.finish().map_err(host_err("write", out))?;
     let temp = writer
         .into_inner()
-        .map_err(|e| io_err("write", e.into_error()))?;
-    temp.as_file().sync_all().map_err(|e| io_err("sync", e))?;
+        .map_err(|e| host_err("write", out)(e.into_error()))?;
+    temp.as_file().sync_all().map_err(host_err("sync", out))?;
     let size = temp
         .as_file()
         .metadata()
-        .map_err(|e| io_err("stat", e))?
+        .map_err(host_err("stat", out))?
         .len();
     temp.persist(out)
-        .map_err(|e| io_err("rename into", e.error))?;
+        .map_err(|e| host_err("rename into", out)(e.error))?;
     Ok(size)
 }

@@ -524,7 +524,12 @@ fn a_prefix_names_the_root_and_every_entry_below_it_for_an_image_layer() -> Test
     let (listed, _) = pack(dir.path(), &filter)?;
     assert_eq!(
         names(&listed),
-        vec!["workspace", "workspace/link", "workspace/src", "workspace/src/a.py"]
+        vec![
+            "workspace",
+            "workspace/link",
+            "workspace/src",
+            "workspace/src/a.py"
+        ]
     );
     let mut first = Vec::new();
     let mut second = Vec::new();
