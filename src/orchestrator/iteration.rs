@@ -85,6 +85,10 @@ impl Loop<'_> {
             .await?
             .unwrap_or_else(|| base.start().clone());
         session.into_container().remove().await?;
+        for mut line in result.limits() {
+            line["iteration"] = json!(i);
+            self.limit_lines.push(line);
+        }
         let current = result.get();
         let status = current
             .get("status")

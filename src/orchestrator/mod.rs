@@ -14,6 +14,7 @@ mod lock;
 mod phases;
 mod post;
 mod prompts;
+mod protect;
 mod qualify;
 mod results;
 mod run;

@@ -9,12 +9,13 @@ use serde_json::json;
 
 use super::Loop;
 use super::error::RunError;
+use super::protect::Touched;
 use super::results::ResultFile;
 use crate::duration::format_duration;
 use crate::harness::optimization::PostResult;
 use crate::harness::optimization::{Standing, post_attempt_update};
 use crate::harness::result::{extract_score, is_better_score, is_checkpointable};
-use crate::sandbox::{ExecSpec, OutputSink, Role, WORKSPACE};
+use crate::sandbox::{Container, ExecSpec, OutputSink, Role, WORKSPACE};
 use crate::session::Session;
 use crate::snapshot::{CaptureBase, Snapshot};
 
@@ -45,7 +46,16 @@ impl Loop<'_> {
             return Ok(());
         };
         let dir = self.layout.iteration_dir(i);
-        if let Some(post) = self.run_post(&attempt, &dir, "post_attempt", i).await? {
+        let touched = self.protected.touched(attempt.changes_since_baseline());
+        if !touched.is_empty() {
+            result
+                .update(json!({"protected_paths_modified": touched.listed()}))
+                .map_err(|e| RunError::write("result.json", e))?;
+        }
+        if let Some(post) = self
+            .run_post(&attempt, &dir, "post_attempt", i, &touched)
+            .await?
+        {
             let standing = self.config.optimization_mode.then_some(Standing {
                 baseline: self.baseline_score,
                 previous_best: self.checkpoints.best_score,
@@ -56,7 +66,13 @@ impl Loop<'_> {
             result
                 .update(update)
                 .map_err(|e| RunError::write("result.json", e))?;
-            self.last_post_passed = Some(post.passed());
+            self.last_post_passed = Some(post.passed() && touched.is_empty());
+        }
+        if !touched.is_empty() {
+            // Changing the evaluator disqualifies the attempt, whatever it scored.
+            result
+                .update(disqualified(result.get(), &touched))
+                .map_err(|e| RunError::write("result.json", e))?;
         }
         let score = extract_score(result.get(), &self.config.score_key);
         let better = |s: f64| {
@@ -67,6 +83,7 @@ impl Loop<'_> {
         // Only a verified improvement raises the bar (fix of reference §14.5).
         if let Some(score) = score.filter(|s| self.checkpoints.enabled && better(*s))
             && is_checkpointable(result.get())
+            && touched.is_empty()
         {
             let manifest = self
                 .capture_best(&attempt, i, score, "post_attempt_best_score")
@@ -79,13 +96,56 @@ impl Loop<'_> {
         Ok(())
     }
 
-    /// Run the post-attempt command on `snapshot`, writing `<dir>/<stem>.{stdout,stderr}.txt`.
+    /// A started container of `snapshot` whose protected paths are the baseline's: the ones the
+    /// attempt changed are copied in from the baseline before it starts, the ones it added are
+    /// removed before anything runs.
+    async fn scoring_container(
+        &mut self,
+        snapshot: &Snapshot,
+        i: u32,
+        touched: &Touched,
+    ) -> Result<Container, RunError> {
+        let spec = self.spec(i);
+        if touched.is_empty() {
+            return Ok(self.store.start(snapshot, &spec, Role::Scratch).await?);
+        }
+        let container = self.store.create(snapshot, &spec, Role::Scratch).await?;
+        let prepared = async {
+            self.store
+                .copy_into(&self.baseline, &container, &touched.restore)
+                .await?;
+            container.start().await?;
+            if !touched.remove.is_empty() {
+                let mut argv = vec!["rm".to_string(), "-rf".to_string(), "--".to_string()];
+                argv.extend(
+                    touched
+                        .remove
+                        .iter()
+                        .map(|p| format!("{WORKSPACE}/{}", p.display())),
+                );
+                container.exec(&ExecSpec::new(argv, REMOVE_TIMEOUT)).await?;
+            }
+            Ok::<(), crate::sandbox::SandboxError>(())
+        }
+        .await;
+        match prepared {
+            Ok(()) => Ok(container),
+            Err(err) => {
+                container.remove().await?;
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Run the post-attempt command on `snapshot` (its `touched` protected paths taken from the
+    /// baseline), writing `<dir>/<stem>.{stdout,stderr}.txt`.
     pub(super) async fn run_post(
         &mut self,
         snapshot: &Snapshot,
         dir: &Path,
         stem: &str,
         i: u32,
+        touched: &Touched,
     ) -> Result<Option<PostResult>, RunError> {
         let Some(command) = self.config.post_attempt_command.clone() else {
             return Ok(None);
@@ -96,8 +156,7 @@ impl Loop<'_> {
         let line = self
             .display
             .start(format!("  {stem}"), Some(self.config.post_attempt_timeout));
-        let spec = self.spec(i);
-        let container = self.store.start(snapshot, &spec, Role::Scratch).await?;
+        let container = self.scoring_container(snapshot, i, touched).await?;
         let mut exec = ExecSpec::shell(&command, self.config.post_attempt_timeout);
         exec.workdir = Some(WORKSPACE.to_string());
         exec.stdout = OutputSink::file(&stdout, OUTPUT_CAP);
@@ -138,6 +197,29 @@ impl Loop<'_> {
         self.display.finish(line, &word);
         Ok(Some(post))
     }
+}
+
+/// How long removing the attempt's added protected paths may take.
+const REMOVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The update that marks an attempt which changed protected paths as neither verified nor
+/// solved.
+fn disqualified(
+    result: &crate::harness::result::ResultMap,
+    touched: &Touched,
+) -> serde_json::Value {
+    let status = result.get("status").and_then(serde_json::Value::as_str);
+    let mut update = json!({
+        "verified": false,
+        "verification": {
+            "status": "failed",
+            "reason": format!("protected paths modified: {}", touched.listed().join(", ")),
+        },
+    });
+    if matches!(status, Some("solved" | "improved" | "verified")) {
+        update["status"] = json!("failed");
+    }
+    update
 }
 
 fn append(path: &Path, text: &str) -> Result<(), RunError> {

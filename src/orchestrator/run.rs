@@ -39,8 +39,12 @@ pub struct Loop<'a> {
     pub(super) usage_lines: Vec<Value>,
     /// One quality-gate line per iteration, for summary.json.
     pub(super) gate_lines: Vec<Value>,
+    /// Every limit hit, for summary.json.
+    pub(super) limit_lines: Vec<Value>,
     /// The disk limit of every container, and how it is enforced.
     pub(super) disk: Option<DiskLimit>,
+    /// `--protect`: evaluator paths scoring takes from the baseline.
+    pub(super) protected: super::protect::Protected,
 }
 
 /// What a finished run hands back.
@@ -90,6 +94,8 @@ async fn run_locked(
         .map_err(|e| RunError::write("the run directory", e))?;
     let mut display = Display::new(quiet);
     let disk = disk_limit(engine, &info, config).await?;
+    let protected = super::protect::Protected::scan(&config.workspace, &config.protect)
+        .map_err(|e| RunError::write("(reading the --protect paths)", e))?;
     let line = display.start("snapshot of the workspace".to_string(), None);
     let (strategy, source) = strategy::detect(engine, &info, &config.image).await?;
     let records = crate::snapshot::records_dir(&layout.run_dir());
@@ -129,7 +135,9 @@ async fn run_locked(
         qualification_reports: Vec::new(),
         usage_lines: Vec::new(),
         gate_lines: Vec::new(),
+        limit_lines: Vec::new(),
         disk,
+        protected,
     };
     run.score_baseline().await?;
     let (entries, mut scores) = run.iterations().await?;
@@ -211,7 +219,11 @@ impl Loop<'_> {
         }
         let dir = self.layout.run_dir().join("baseline");
         let baseline = self.baseline.clone();
-        let Some(post) = self.run_post(&baseline, &dir, "baseline", 0).await? else {
+        let untouched = super::protect::Touched::default();
+        let Some(post) = self
+            .run_post(&baseline, &dir, "baseline", 0, &untouched)
+            .await?
+        else {
             return Ok(());
         };
         if post.passed() {
@@ -247,7 +259,10 @@ impl Loop<'_> {
             .await?;
         let dir = self.layout.run_dir().join("checkpoints");
         let last_i = u32::try_from(entries.len()).unwrap_or(u32::MAX);
-        let post = self.run_post(&best, &dir, "restored_best", last_i).await?;
+        let untouched = super::protect::Touched::default();
+        let post = self
+            .run_post(&best, &dir, "restored_best", last_i, &untouched)
+            .await?;
         let manifest = self
             .checkpoints
             .captures
@@ -297,6 +312,8 @@ impl Loop<'_> {
             qualification_reports: self.qualification_reports.clone(),
             usage_lines: self.usage_lines.clone(),
             gate_lines: self.gate_lines.clone(),
+            limit_lines: self.limit_lines.clone(),
+            write_back: None,
         }
     }
 

@@ -116,6 +116,10 @@ pub struct RunFacts {
     pub usage_lines: Vec<Value>,
     /// §3.6 `harness_quality_gates`.
     pub gate_lines: Vec<Value>,
+    /// Every limit hit, with its iteration and phase.
+    pub limit_lines: Vec<Value>,
+    /// What the final write-back did (`write_back.json`'s counts).
+    pub write_back: Option<Value>,
 }
 
 fn optimization_blocks(config: &RunConfig, o: &RunFacts, best: Option<f64>) -> (Value, Value) {
@@ -195,6 +199,8 @@ pub fn summary(
         "harness_quality_gates": facts.gate_lines,
         "harnessgym": {
             "format_version": FORMAT_VERSION,
+            "limits": facts.limit_lines,
+            "write_back": facts.write_back,
             "wall_seconds": wall_seconds,
             "timings": timings.iter().map(|(label, took)| json!({"step": label, "seconds": took.as_secs_f64()})).collect::<Vec<_>>(),
         },

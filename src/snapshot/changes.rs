@@ -141,6 +141,11 @@ impl ChangeSet {
         }
     }
 
+    /// How `path` changed, if it did.
+    pub fn get(&self, path: &Path) -> Option<Change> {
+        self.paths.get(path).copied()
+    }
+
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
         self.paths.is_empty()

@@ -302,8 +302,8 @@ impl SnapshotStore {
         })
     }
 
-    /// Create and start a container from `snapshot` with `spec` (its image is replaced).
-    pub async fn start(
+    /// Create (not start) a container from `snapshot` with `spec` (its image is replaced).
+    pub async fn create(
         &self,
         snapshot: &Snapshot,
         spec: &ContainerSpec,
@@ -311,7 +311,70 @@ impl SnapshotStore {
     ) -> Result<Container, SandboxError> {
         let mut spec = spec.clone();
         spec.image = snapshot.image_id.clone();
-        let container = self.engine.create_container(&spec, &self.run, role).await?;
+        self.engine.create_container(&spec, &self.run, role).await
+    }
+
+    /// Copy `paths` (workspace-relative files) from `from` into the created or running
+    /// `container`, replacing what is there. Paths `from` lacks are skipped.
+    pub async fn copy_into(
+        &self,
+        from: &Snapshot,
+        container: &Container,
+        paths: &[PathBuf],
+    ) -> Result<(), SandboxError> {
+        let staging = self.staging(&from.image_id).await?;
+        let result = async {
+            for rel in paths {
+                let Some(text) = rel.to_str() else {
+                    tracing::warn!(
+                        "cannot copy a non-UTF-8 path through the engine: {}",
+                        rel.display()
+                    );
+                    continue;
+                };
+                let parent = rel
+                    .parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                let bytes = match staging
+                    .download_with(&format!("{WORKSPACE}/{text}"), |reader| {
+                        let mut bytes = Vec::new();
+                        std::io::Read::read_to_end(reader, &mut bytes).map(|_| bytes)
+                    })
+                    .await
+                {
+                    Ok(read) => read.map_err(host_err("read", rel))?,
+                    Err(SandboxError::Download { source, .. }) if source.is_not_found() => continue,
+                    Err(err) => return Err(err),
+                };
+                let dest = format!("{WORKSPACE}/{parent}");
+                let named = PathBuf::from(rel);
+                container
+                    .upload_tar(&dest, move |writer| {
+                        std::io::Write::write_all(writer, &bytes).map_err(|source| {
+                            SandboxError::HostIo {
+                                action: "copy",
+                                path: named,
+                                source,
+                            }
+                        })
+                    })
+                    .await?;
+            }
+            Ok(())
+        }
+        .await;
+        finish(staging, result).await
+    }
+
+    /// Create and start a container from `snapshot` with `spec` (its image is replaced).
+    pub async fn start(
+        &self,
+        snapshot: &Snapshot,
+        spec: &ContainerSpec,
+        role: Role,
+    ) -> Result<Container, SandboxError> {
+        let container = self.create(snapshot, spec, role).await?;
         match container.start().await {
             Ok(()) => Ok(container),
             Err(err) => {
