@@ -26,7 +26,7 @@ use super::time::utc_now;
 pub use load::{LoadWarning, LoadedRegistry, SkipReason, load_registry, parse_registry_text};
 pub use sync::{
     ArtifactKind, HARNESS_DIR, MCP_MANIFEST_NAMES, RUNS_DIR, ensure_harness_dirs,
-    sync_registry_from_files,
+    sync_registry_from_files, sync_registry_from_paths,
 };
 
 /// The registry format version the reference writes.

@@ -172,6 +172,61 @@ pub fn sync_registry_from_files(
     Ok(added)
 }
 
+/// [`sync_registry_from_files`] for a bundle that is not on disk: `files` are the
+/// workspace-relative paths of its regular files and links (e.g. the entries of an archive
+/// downloaded from a container), in any order.
+pub fn sync_registry_from_paths<'a>(
+    registry: &mut Registry,
+    files: impl IntoIterator<Item = &'a str>,
+    iteration: Option<i64>,
+) -> Vec<String> {
+    let mut by_kind: Vec<Vec<Vec<String>>> = vec![Vec::new(); ArtifactKind::ALL.len()];
+    for path in files {
+        let mut parts = path.split('/');
+        if parts.next() != Some(HARNESS_DIR) {
+            continue;
+        }
+        let Some(dir) = parts.next() else {
+            continue;
+        };
+        let Some(index) = ArtifactKind::ALL.iter().position(|k| k.dir_name() == dir) else {
+            continue;
+        };
+        let components: Vec<String> = parts.map(str::to_string).collect();
+        let skipped = components.is_empty()
+            || components
+                .iter()
+                .any(|c| c == "__pycache__" || c.is_empty())
+            || components.last().is_some_and(|name| is_bytecode(name));
+        if !skipped {
+            by_kind[index].push(components);
+        }
+    }
+    let mut added = Vec::new();
+    for (kind, mut files) in ArtifactKind::ALL.iter().zip(by_kind) {
+        files.sort();
+        files.dedup();
+        for components in files {
+            let Some(name) = components.last() else {
+                continue;
+            };
+            if !kind.accepts_file_name(name) {
+                continue;
+            }
+            let path = format!("{HARNESS_DIR}/{}/{}", kind.dir_name(), components.join("/"));
+            let id = format!("{}:{path}", kind.as_str());
+            if registry.get(&id).is_some() {
+                continue;
+            }
+            registry
+                .artifacts
+                .push(discovered_artifact(*kind, &path, iteration));
+            added.push(id);
+        }
+    }
+    added
+}
+
 fn discovered_artifact(kind: ArtifactKind, path: &str, iteration: Option<i64>) -> Artifact {
     let mut metadata = Map::new();
     metadata.insert("source".to_owned(), Value::from("filesystem-sync"));
@@ -401,6 +456,33 @@ mod tests {
                 .iter()
                 .all(|artifact| artifact.iteration.is_null())
         );
+    }
+
+    #[test]
+    fn a_file_list_syncs_like_the_same_files_on_disk() {
+        let files = [
+            ".harnessgym/tools/a-c",
+            ".harnessgym/tools/a/b",
+            ".harnessgym/tools/x.pyc",
+            ".harnessgym/tools/__pycache__/z.py",
+            ".harnessgym/tools/deep/keep.txt",
+            ".harnessgym/skills/s/SKILL.md",
+            ".harnessgym/skills/s/notes.md",
+            ".harnessgym/mcp/m/server.py",
+            ".harnessgym/mcp/m/harnessgym-mcp.json",
+            ".harnessgym/runs/r/result.json",
+            "kernel.py",
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        for file in files {
+            write(dir.path(), file);
+        }
+        let mut on_disk = Registry::new();
+        let from_disk = sync_registry_from_files(&mut on_disk, dir.path(), Some(2)).expect("syncs");
+        let mut listed = Registry::new();
+        let from_list = sync_registry_from_paths(&mut listed, files.iter().rev().copied(), Some(2));
+        assert_eq!(from_list, from_disk);
+        assert_eq!(listed.artifacts.len(), on_disk.artifacts.len());
     }
 
     #[test]
