@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{TestRun, count_labelled, write};
 use harnessgym::layer::pack::PackFilter;
-use harnessgym::sandbox::extract::ExtractOptions;
+use harnessgym::sandbox::extract::{ExtractOptions, Refusal, Refused};
 use harnessgym::sandbox::{ExecSpec, OutputSink, Owner, Role, Selector, WORKSPACE, labels};
 
 #[tokio::test]
@@ -206,9 +206,19 @@ async fn upload_then_download_round_trips_content_modes_and_links() {
         strip_components: 1,
         ..ExtractOptions::default()
     };
-    c.download_to(WORKSPACE, back.path(), options)
+    let report = c
+        .download_to(WORKSPACE, back.path(), options)
         .await
         .expect("download");
+    // Everything comes back but the link out of the workspace, which is recorded instead.
+    let refused = Refused {
+        path: "absolute".into(),
+        reason: Refusal::SymlinkAbsolute {
+            target: "/etc/passwd".into(),
+        },
+    };
+    assert_eq!(report.refused, [refused]);
+    std::fs::remove_file(src.path().join("absolute")).expect("rm");
     assert_trees_equal(src.path(), back.path());
     c.remove().await.expect("remove");
     t.cleanup().await;

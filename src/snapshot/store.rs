@@ -14,7 +14,7 @@ use flate2::write::GzEncoder;
 
 use super::changes::{ChangeSet, WritePlan};
 use crate::layer::pack::PackFilter;
-use crate::sandbox::extract::{ExtractOptions, remove_paths_safe};
+use crate::sandbox::extract::{Decision, ExtractOptions, Refused, remove_paths_safe};
 use crate::sandbox::{Container, ContainerSpec, Engine, Role, SandboxError, WORKSPACE, short_id};
 
 /// Where the harnessgym binary lives inside every container of a run.
@@ -65,6 +65,8 @@ pub struct WriteBackReport {
     pub written: Vec<PathBuf>,
     /// Relative paths removed.
     pub removed: Vec<PathBuf>,
+    /// Entries and removals refused (recorded, not applied), in the order met.
+    pub refused: Vec<Refused>,
 }
 
 /// The snapshots of one run, in one engine.
@@ -270,17 +272,20 @@ impl SnapshotStore {
                 let src = format!("{WORKSPACE}/{rel}");
                 let extracted = staging.download_to(&src, dest, options).await?;
                 report.written.extend(extracted.written);
+                report.refused.extend(extracted.refused);
             }
             report
         };
         let deletions: Vec<PathBuf> = plan.delete.iter().map(PathBuf::from).collect();
-        report.removed =
-            remove_paths_safe(dest, &deletions).map_err(|source| SandboxError::Extract {
+        let removal =
+            remove_paths_safe(dest, &deletions, None).map_err(|source| SandboxError::Extract {
                 id: staging.short(),
                 path: WORKSPACE.to_string(),
                 dest: dest.to_path_buf(),
                 source,
             })?;
+        report.removed = removal.removed;
+        report.refused.extend(removal.refused);
         Ok(report)
     }
 
@@ -293,24 +298,27 @@ impl SnapshotStore {
         keep: fn(&str) -> bool,
         only: Option<Vec<String>>,
     ) -> Result<WriteBackReport, SandboxError> {
-        let filter = move |rel: &Path| {
+        let policy = move |rel: &Path| {
             let rel = rel.to_string_lossy();
-            keep(&rel)
-                && only.as_ref().is_none_or(|roots| {
-                    roots
-                        .iter()
-                        .any(|r| rel == r.as_str() || rel.starts_with(&format!("{r}/")))
-                })
+            Decision::keep_if(
+                keep(&rel)
+                    && only.as_ref().is_none_or(|roots| {
+                        roots
+                            .iter()
+                            .any(|r| rel == r.as_str() || rel.starts_with(&format!("{r}/")))
+                    }),
+            )
         };
         let options = ExtractOptions {
             strip_components: 1,
-            filter: Some(Box::new(filter)),
+            policy: Some(Box::new(policy)),
             ..ExtractOptions::default()
         };
         let extracted = staging.download_to(WORKSPACE, dest, options).await?;
         Ok(WriteBackReport {
             written: extracted.written,
             removed: Vec::new(),
+            refused: extracted.refused,
         })
     }
 
