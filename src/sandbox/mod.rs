@@ -23,7 +23,7 @@ pub use container::{Change, ChangeKind, Container};
 pub use engine::{DEFAULT_HOST, Engine, EngineInfo, resolve_host, short_id};
 pub use error::{CallError, SandboxError};
 pub use exec::{ExecOutcome, ExecSpec};
-pub use files::READ_LIMIT;
+pub use files::{FileRead, READ_LIMIT, ReadRefusal};
 pub use images::{BuildRequest, ImageSummary};
 pub use labels::{Owner, Role};
 pub use output::{Captured, OutputSink};
