@@ -13,6 +13,7 @@ pub mod diagnostics;
 pub mod duration;
 pub mod exit;
 pub mod harness;
+pub mod hostfs;
 pub mod image;
 pub mod layer;
 pub mod mcp;

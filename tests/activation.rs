@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::TestRun;
-use harnessgym::sandbox::{Container, ExecSpec, Role, WORKSPACE};
+use harnessgym::sandbox::{Container, ExecSpec, FileRead, READ_LIMIT, Role, WORKSPACE};
 use serde_json::{Value, json};
 
 const HELPER: &str = "/opt/harnessgym/bin/harnessgym";
@@ -223,8 +223,11 @@ async fn check_self_tests(c: &Container, report: &Value) {
             .as_str()
             .is_some_and(|e| e.contains("Permission denied"))
     );
-    let marker = c.read_file("/etc/harnessgym-marker").await.expect("read");
-    assert!(marker.is_none(), "nothing written to /etc");
+    let marker = c
+        .read_file("/etc/harnessgym-marker", READ_LIMIT)
+        .await
+        .expect("read");
+    assert_eq!(marker, FileRead::Missing, "nothing written to /etc");
 
     // Self-tests have no network: a connection attempt (to a name that can never resolve)
     // fails instead of reaching anything.
@@ -281,9 +284,10 @@ async fn check_files(c: &Container, report: &Value) {
         "../../.harnessgym/skills/good\n../../.harnessgym/skills/good\n# good\nold-removed\n"
     );
     let written = c
-        .read_file("/workspace/.harnessgym/activation.json")
+        .read_file("/workspace/.harnessgym/activation.json", READ_LIMIT)
         .await
         .expect("read")
+        .into_data()
         .expect("activation.json written");
     let written: Value = serde_json::from_slice(&written).expect("json");
     assert_eq!(&written, report, "the file holds the printed report");

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use common::TestRun;
 use harnessgym::mcp::framing::ContentLengthReader;
-use harnessgym::sandbox::{Container, ExecOutcome, ExecSpec, Role};
+use harnessgym::sandbox::{Container, ExecOutcome, ExecSpec, READ_LIMIT, Role};
 use serde_json::{Value, json};
 
 const BIN: &str = "/opt/harnessgym/bin/harnessgym";
@@ -183,7 +183,12 @@ fn responses(messages: &[Value]) -> Vec<&Value> {
 }
 
 async fn telemetry(c: &Container, path: &str) -> Vec<Value> {
-    let bytes = c.read_file(path).await.expect("read").unwrap_or_default();
+    let bytes = c
+        .read_file(path, READ_LIMIT)
+        .await
+        .expect("read")
+        .into_data()
+        .unwrap_or_default();
     String::from_utf8(bytes)
         .expect("utf-8")
         .lines()

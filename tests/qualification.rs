@@ -287,7 +287,11 @@ async fn generated_code_never_runs_on_the_host() {
         )
         .await
         .expect("create");
-    let inside = container.read_file(&marker).await.expect("read");
+    let inside = container
+        .read_file(&marker, harnessgym::sandbox::READ_LIMIT)
+        .await
+        .expect("read")
+        .into_data();
     assert_eq!(
         inside.as_deref(),
         Some(&b"ran\n"[..]),

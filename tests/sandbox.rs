@@ -7,9 +7,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use common::{TestRun, count_labelled, write};
+use harnessgym::hostfs::FileKind;
 use harnessgym::layer::pack::PackFilter;
-use harnessgym::sandbox::extract::ExtractOptions;
-use harnessgym::sandbox::{ExecSpec, OutputSink, Owner, Role, Selector, WORKSPACE, labels};
+use harnessgym::sandbox::extract::{ExtractOptions, Refusal, Refused};
+use harnessgym::sandbox::{
+    ExecSpec, FileRead, OutputSink, Owner, READ_LIMIT, ReadRefusal, Role, Selector, WORKSPACE,
+    labels,
+};
 
 #[tokio::test]
 async fn exec_reports_exit_code_output_and_runs_hardened() {
@@ -208,10 +212,85 @@ async fn upload_then_download_round_trips_content_modes_and_links() {
         strip_components: 1,
         ..ExtractOptions::default()
     };
-    c.download_to(WORKSPACE, back.path(), options)
+    let report = c
+        .download_to(WORKSPACE, back.path(), options)
         .await
         .expect("download");
+    // Everything comes back but the link out of the workspace, which is recorded instead.
+    let refused = Refused {
+        path: "absolute".into(),
+        reason: Refusal::SymlinkAbsolute {
+            target: "/etc/passwd".into(),
+        },
+    };
+    assert_eq!(report.refused, [refused]);
+    std::fs::remove_file(src.path().join("absolute")).expect("rm");
     assert_trees_equal(src.path(), back.path());
+    c.remove().await.expect("remove");
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn read_file_says_why_it_did_not_read_a_path() {
+    let t = TestRun::new("read-file").await;
+    let c = t
+        .engine
+        .create_container(&t.spec(), &t.run, Role::Test)
+        .await
+        .expect("create");
+    c.start().await.expect("start");
+    let setup = "cd /workspace && printf hello > plain && ln -s /etc/passwd link \
+        && mkfifo pipe && mkdir dir && truncate -s 2G sparse \
+        && python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind(\"sock\")'";
+    let out = c
+        .exec(&ExecSpec::shell(setup, Duration::from_secs(20)))
+        .await
+        .expect("exec");
+    assert!(out.success(), "{}", out.stderr.text());
+    let read = |name: &str, limit| {
+        let path = format!("{WORKSPACE}/{name}");
+        let c = &c;
+        async move { c.read_file(&path, limit).await.expect("read") }
+    };
+    assert_eq!(
+        read("plain", READ_LIMIT).await,
+        FileRead::Data(b"hello".to_vec())
+    );
+    assert_eq!(read("missing", READ_LIMIT).await, FileRead::Missing);
+    let refused = |why| FileRead::Refused(why);
+    assert_eq!(
+        read("link", READ_LIMIT).await,
+        refused(ReadRefusal::Symlink {
+            target: "/etc/passwd".into()
+        })
+    );
+    // The engine's archive leaves a socket out: an empty archive for a path that exists.
+    for (name, kind) in [
+        ("pipe", FileKind::Fifo),
+        ("dir", FileKind::Directory),
+        ("sock", FileKind::Socket),
+    ] {
+        let expected = refused(ReadRefusal::NotRegular { kind });
+        assert_eq!(read(name, READ_LIMIT).await, expected, "{name}");
+    }
+    assert_eq!(
+        read("plain", 4).await,
+        refused(ReadRefusal::TooLarge { size: 5, limit: 4 })
+    );
+    // Judged from the header: the 2 GiB of data are never streamed.
+    let started = Instant::now();
+    assert_eq!(
+        read("sparse", READ_LIMIT).await,
+        refused(ReadRefusal::TooLarge {
+            size: 2 << 30,
+            limit: READ_LIMIT
+        })
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     c.remove().await.expect("remove");
     t.cleanup().await;
 }

@@ -15,7 +15,7 @@ use crate::harness::registry::{
 use crate::layer::pack::PackFilter;
 use crate::sandbox::Container;
 use crate::sandbox::WORKSPACE;
-use crate::sandbox::extract::ExtractOptions;
+use crate::sandbox::extract::{Decision, ExtractOptions};
 use crate::session::{Session, SessionError};
 
 /// Host-owned files and run state that never come back from a container.
@@ -123,7 +123,7 @@ pub async fn pull(
     iteration: u32,
 ) -> Result<Registry, SessionError> {
     let options = ExtractOptions {
-        filter: Some(Box::new(comes_back)),
+        policy: Some(Box::new(|rel: &Path| Decision::keep_if(comes_back(rel)))),
         ..ExtractOptions::default()
     };
     let src = format!("{WORKSPACE}/{HARNESS_DIR}");

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::RunConfig;
-use super::checkpoint::{Checkpoints, restorable};
+use super::checkpoint::Checkpoints;
 use super::display::Display;
 use super::error::RunError;
 use super::layout::RunLayout;
@@ -15,6 +15,7 @@ use crate::harness::json::write_json_atomic;
 use crate::harness::optimization::PostResult;
 use crate::harness::registry;
 use crate::runner::Runner;
+use crate::sandbox::extract::{Decision, workspace_policy};
 use crate::sandbox::{DiskLimit, Enforcement, Engine};
 use crate::snapshot::{Snapshot, SnapshotStore, strategy};
 
@@ -58,9 +59,15 @@ pub struct RunOutcome {
     pub final_result: Option<String>,
 }
 
-/// Task files go back to the host; the bundle has its own sync and run state stays host-side.
-fn task_file(rel: &std::path::Path) -> bool {
-    !rel.starts_with(".harnessgym")
+/// What the final write-back (task files, or the best checkpoint's) does with a path: the
+/// bundle has its own sync and run state stays host-side (skipped); version-control and tool
+/// state that makes host programs run code is refused and recorded; the rest is written.
+fn task_file(rel: &std::path::Path) -> Decision {
+    if rel.starts_with(".harnessgym") {
+        Decision::Skip
+    } else {
+        workspace_policy(rel)
+    }
 }
 
 /// Run the loop for `config` in `engine`.
@@ -255,7 +262,7 @@ impl Loop<'_> {
             return Ok(None);
         };
         let report = self
-            .write_back(&best, "best checkpoint back to the workspace", restorable)
+            .write_back(&best, "best checkpoint back to the workspace", task_file)
             .await?;
         let dir = self.layout.run_dir().join("checkpoints");
         let last_i = u32::try_from(entries.len()).unwrap_or(u32::MAX);
@@ -322,7 +329,7 @@ impl Loop<'_> {
         &mut self,
         snapshot: &Snapshot,
         label: &str,
-        keep: fn(&std::path::Path) -> bool,
+        keep: fn(&std::path::Path) -> Decision,
     ) -> Result<crate::snapshot::WriteBackReport, RunError> {
         let line = self.display.start(label.to_string(), None);
         let keep: crate::snapshot::Policy = std::sync::Arc::new(keep);

@@ -148,8 +148,9 @@ pub enum SandboxError {
         #[source]
         source: CallError,
     },
-    /// The archive from the container could not be written safely to the host.
-    #[error("refused to extract the archive from {id}:{path} into {dest}")]
+    /// The archive from the container could not be written to the host: a host I/O failure or
+    /// a broken stream (refused entries are recorded in the report, never an error).
+    #[error("failed to extract the archive from {id}:{path} into {dest}")]
     Extract {
         /// Container id.
         id: String,
@@ -157,7 +158,7 @@ pub enum SandboxError {
         path: String,
         /// Host destination.
         dest: PathBuf,
-        /// What was refused or failed.
+        /// What failed.
         #[source]
         source: crate::sandbox::extract::ExtractError,
     },

@@ -1,29 +1,41 @@
 //! Writes a tar stream from a container into a host directory, safely.
 //!
 //! This is the only way harnessgym writes container output into the host tree (DESIGN.md
-//! invariant 2), so it treats every archive as hostile:
+//! invariant 2), so it treats every archive as hostile. **A hostile entry is refused, recorded
+//! in [`ExtractReport::refused`] and skipped; extraction goes on with the next entry.** Only a
+//! host I/O failure or a broken stream is an error (entries before it stay applied; the stream
+//! is applied entry by entry and never buffered whole). The rules:
 //!
 //! - **Nothing outside `dest`.** Entries (and hardlink targets) with an absolute path, a `..`
 //!   component or a NUL byte are refused, and so is any entry whose parent chain inside `dest`
-//!   holds a symlink, whether it was there before or created earlier by the same archive.
-//!   A refusal is an error naming the entry; entries before it stay applied (the stream is applied
-//!   entry by entry and is never buffered whole).
+//!   holds a symlink or a non-directory, whether it was there before or created earlier by the
+//!   same archive. A directory that is refused takes everything below it along: the directory
+//!   is recorded once and the entries below are only counted ([`ExtractReport::refused_below`]);
+//!   likewise the entries below the link that made an entry refused.
+//! - **No link leads out.** A symlink whose target is absolute, or which leaves `dest` when
+//!   applied to the link's directory, is refused ([`Refusal::SymlinkOutside`] says how `..` is
+//!   judged). Links inside `dest` land as they are.
 //! - **Never through a link.** A file or symlink entry replaces whatever non-directory is at its
-//!   path via `rename`, so an existing symlink is replaced, never written through. An existing
-//!   directory where a non-directory must go is an error unless [`ExtractOptions::replace_dirs`].
+//!   path via `rename`, so an existing symlink is replaced, never written through. A directory
+//!   entry replaces a file or symlink at its path with a real directory (the agent's change).
+//!   An existing directory where a non-directory must go is refused unless
+//!   [`ExtractOptions::replace_dirs`].
+//! - **The caller's policy.** [`ExtractOptions::policy`] keeps, skips or refuses each path;
+//!   [`workspace_policy`] refuses the [`protected_path`]s (`.git`, editor and agent
+//!   configuration, ...) that host programs run code from.
 //! - **No truncated files.** A regular file is written to a temporary file in its own directory,
 //!   then renamed over the target; a crash leaves at most a stray `.harnessgym-extract-*` file.
-//! - **No ownership, no special bits.** Ownership is never applied; permission bits are masked
-//!   to `0o777` (setuid, setgid and sticky dropped); mtimes are kept if asked (not on symlinks).
+//! - **No ownership, no special files, no special bits.** Ownership is never applied; FIFOs,
+//!   devices and unknown entry types are refused; permission bits are masked to `0o777`
+//!   (setuid, setgid and sticky dropped, counted in [`ExtractReport::modes_stripped`]); mtimes
+//!   are kept if asked (not on symlinks).
 //! - **Hardlinks** are materialised as copies, and only when they point at a regular file that
 //!   this archive already wrote inside `dest`.
-//! - **Devices and FIFOs are skipped** with a warning and counted in [`ExtractReport::skipped`]:
-//!   a workspace may legitimately hold a FIFO, and refusing it would block a whole sync.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fmt;
-use std::fs::{self, File, FileTimes, Permissions};
+use std::fs::{self, FileTimes, Permissions};
 use std::io::{self, BufReader, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -33,16 +45,27 @@ use std::time::{Duration, SystemTime};
 use tar::{Archive, Entry, EntryType};
 use tempfile::NamedTempFile;
 
+use crate::hostfs::FileKind;
+
 mod error;
 mod files;
+mod links;
 mod paths;
+mod policy;
+mod refusal;
+mod remove;
+mod report;
 #[cfg(test)]
 mod tests;
 
-pub use error::{ExtractError, Refusal};
+pub use error::ExtractError;
+use error::Fault;
 use files::{CopyFault, copy_data, temp_file};
-pub use paths::remove_paths_safe;
 use paths::{entry_path, is_real_dir, walk_parents};
+pub use policy::{Decision, EntryPolicy, PROTECTED_NAMES, protected_path, workspace_policy};
+pub use refusal::Refusal;
+pub use remove::remove_paths_safe;
+pub use report::{ExtractReport, MAX_LISTED_REFUSALS, RefusalRecord, Refused, RemovalReport};
 
 /// Size of the input buffer and of the copy buffer.
 const COPY_BUF: usize = 1 << 20;
@@ -50,8 +73,9 @@ const COPY_BUF: usize = 1 << 20;
 /// Prefix of the temporary files and links created next to their targets.
 pub const TEMP_PREFIX: &str = ".harnessgym-extract-";
 
-/// Decides per entry path (relative to `dest`) whether it is extracted: `true` keeps it.
-pub type EntryFilter = Box<dyn Fn(&Path) -> bool + Send>;
+/// Latest mtime applied (9999-12-31): a later one is not kept, since some host filesystems
+/// refuse it.
+const MAX_MTIME: u64 = 253_402_300_799;
 
 /// How [`extract_safe`] applies an archive. Owned and `Send`, so it can move into the blocking
 /// task that consumes a download stream.
@@ -66,13 +90,16 @@ pub struct ExtractOptions {
     /// `a` puts them back at `a/b/…`. It must be relative without `..`, and it gets the same
     /// symlink checks as the entry names.
     pub prefix: Option<PathBuf>,
-    /// Called with each entry's path relative to `dest` (after stripping and prefixing); `false`
-    /// skips the entry, leaving whatever is on the host untouched. Not called for `dest` itself.
-    pub filter: Option<EntryFilter>,
+    /// Called with each entry's path relative to `dest` (after stripping and prefixing): keep,
+    /// skip silently, or refuse (recorded). Whatever is on the host at a skipped or refused path
+    /// stays untouched; a refused directory refuses everything below it. Not called for `dest`
+    /// itself. `None` keeps every entry.
+    pub policy: Option<EntryPolicy>,
     /// Apply the archive's mtimes to files and directories (default `true`).
     pub preserve_mtime: bool,
     /// Replace an existing directory (recursively) when the archive puts a file or symlink at
-    /// its path; otherwise that is an error (default `false`).
+    /// its path; otherwise that entry is refused as [`Refusal::DirectoryInTheWay`] (default
+    /// `false`).
     pub replace_dirs: bool,
     /// `fsync` every file before renaming it into place, so the replacement also survives a
     /// power loss (default `false`: rename alone covers a process crash).
@@ -84,7 +111,7 @@ impl Default for ExtractOptions {
         Self {
             strip_components: 0,
             prefix: None,
-            filter: None,
+            policy: None,
             preserve_mtime: true,
             replace_dirs: false,
             sync_files: false,
@@ -97,7 +124,7 @@ impl fmt::Debug for ExtractOptions {
         f.debug_struct("ExtractOptions")
             .field("strip_components", &self.strip_components)
             .field("prefix", &self.prefix)
-            .field("filter", &self.filter.as_ref().map(|_| "<fn>"))
+            .field("policy", &self.policy.as_ref().map(|_| "<fn>"))
             .field("preserve_mtime", &self.preserve_mtime)
             .field("replace_dirs", &self.replace_dirs)
             .field("sync_files", &self.sync_files)
@@ -105,27 +132,15 @@ impl fmt::Debug for ExtractOptions {
     }
 }
 
-/// What [`extract_safe`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExtractReport {
-    /// Every non-directory path written (regular files, hardlink copies, symlinks), relative to
-    /// `dest`, in archive order.
-    pub written: Vec<PathBuf>,
-    /// Directory entries applied.
-    pub dirs: usize,
-    /// Symlinks created (also listed in `written`).
-    pub symlinks: usize,
-    /// Entries skipped: rejected by the filter, devices, FIFOs and unknown entry types.
-    pub skipped: usize,
-}
-
 /// Extracts the tar stream `archive` into `dest` (created if missing) under the rules in the
-/// module docs, reading it once, entry by entry, with bounded memory.
+/// module docs, reading it once, entry by entry, with bounded memory. Refused entries are in the
+/// report.
 ///
 /// # Errors
 ///
-/// [`ExtractError::Refused`] for an unsafe entry, other variants when the stream cannot be read
-/// or the host tree not written. Entries before the failing one stay applied.
+/// [`ExtractError::InvalidPrefix`] for a bad [`ExtractOptions::prefix`]; other variants when the
+/// stream is broken or the host tree cannot be written. Entries before the failing one stay
+/// applied.
 pub fn extract_safe<R: Read>(
     archive: R,
     dest: &Path,
@@ -153,6 +168,7 @@ pub fn extract_safe<R: Read>(
         files: HashSet::new(),
         dirs: Vec::new(),
         verified_parent: None,
+        refused_root: None,
         buf: vec![0; COPY_BUF],
         temp_counter: 0,
     };
@@ -173,8 +189,8 @@ enum Kind {
     Dir,
     Symlink,
     Hardlink,
-    /// Devices, FIFOs and unknown types: skipped with a warning.
-    Special,
+    /// Devices, FIFOs and unknown types: refused.
+    Special(FileKind),
     /// Metadata-only entries (global PAX headers): nothing to apply.
     Ignored,
 }
@@ -191,7 +207,10 @@ fn classify(kind: EntryType, raw_name: &[u8]) -> Kind {
         | EntryType::XHeader
         | EntryType::GNULongName
         | EntryType::GNULongLink => Kind::Ignored,
-        _ => Kind::Special,
+        EntryType::Fifo => Kind::Special(FileKind::Fifo),
+        EntryType::Char => Kind::Special(FileKind::CharDevice),
+        EntryType::Block => Kind::Special(FileKind::BlockDevice),
+        _ => Kind::Special(FileKind::Other),
     }
 }
 
@@ -201,6 +220,16 @@ struct DeferredDir {
     rel: PathBuf,
     mode: u32,
     mtime: Option<SystemTime>,
+}
+
+/// The metadata of an entry as it is applied.
+struct Meta {
+    /// Permission bits, masked to `0o777`.
+    mode: u32,
+    /// The mtime, when kept.
+    mtime: Option<SystemTime>,
+    /// Whether setuid, setgid or sticky bits were dropped.
+    stripped: bool,
 }
 
 /// The state of one extraction.
@@ -218,6 +247,10 @@ struct Extractor<'a> {
     /// else; an entry always checks its own parent before it removes anything, which moves the
     /// cache off that chain, and the removal clears it as well.
     verified_parent: Option<PathBuf>,
+    /// The path whose subtree is refused as a whole: a refused directory entry, or the link or
+    /// non-directory that made an entry below it refused. Archives list a directory's contents
+    /// right after it, so one path (not a set) collapses the refusals with bounded memory.
+    refused_root: Option<PathBuf>,
     buf: Vec<u8>,
     temp_counter: u64,
 }
@@ -225,36 +258,82 @@ struct Extractor<'a> {
 impl Extractor<'_> {
     fn entry<R: Read>(&mut self, entry: &mut Entry<'_, R>) -> Result<(), ExtractError> {
         let raw = entry.path_bytes().into_owned();
-        let name = String::from_utf8_lossy(&raw).into_owned();
         let kind = classify(entry.header().entry_type(), &raw);
-        let refuse = |reason| ExtractError::refused(&name, reason);
-        let Some(rel) = self.dest_rel(&raw).map_err(refuse)? else {
+        if let Kind::Ignored = kind {
             return Ok(());
+        }
+        let raw_path = || PathBuf::from(OsStr::from_bytes(&raw));
+        let rel = match self.dest_rel(&raw) {
+            Ok(Some(rel)) => rel,
+            Ok(None) => return Ok(()),
+            Err(reason) => {
+                self.report.refuse(raw_path(), reason);
+                return Ok(());
+            }
         };
+        if self.below_refused_root(&rel) {
+            self.report.refused_below += 1;
+            return Ok(());
+        }
+        let is_dir = matches!(kind, Kind::Dir);
         if rel.as_os_str().is_empty() {
             // `dest` itself: its own metadata is the caller's, not the archive's.
-            return match kind {
-                Kind::Dir | Kind::Ignored => Ok(()),
-                _ => Err(refuse(Refusal::Destination)),
-            };
-        }
-        if self.opts.filter.as_ref().is_some_and(|keep| !keep(&rel)) {
-            self.report.skipped += 1;
+            if !is_dir {
+                self.report.refuse(raw_path(), Refusal::Destination);
+            }
             return Ok(());
         }
-        match kind {
-            Kind::File => self.file(entry, &name, rel),
-            Kind::Dir => self.dir(entry, &name, rel),
-            Kind::Symlink => self.symlink(entry, &name, rel),
-            Kind::Hardlink => self.hardlink(entry, &name, rel),
-            Kind::Special => {
-                let kind = entry.header().entry_type();
-                tracing::warn!(entry = %name, ?kind, "skipping device, fifo or unknown entry");
+        let decision = self
+            .opts
+            .policy
+            .as_ref()
+            .map_or(Decision::Keep, |p| p(&rel));
+        let applied = match decision {
+            Decision::Skip => {
                 self.report.skipped += 1;
+                return Ok(());
+            }
+            Decision::Refuse(reason) => Err(Fault::Refused(reason)),
+            Decision::Keep => match kind {
+                Kind::File => self.file(entry, &rel),
+                Kind::Dir => self.dir(entry, &rel),
+                Kind::Symlink => self.symlink(entry, &rel),
+                Kind::Hardlink => self.hardlink(entry, &rel),
+                Kind::Special(kind) => Err(Refusal::SpecialFile { kind }.into()),
+                Kind::Ignored => Ok(()),
+            },
+        };
+        match applied {
+            Ok(()) => Ok(()),
+            Err(Fault::Refused(reason)) => {
+                self.refused(rel, reason, is_dir);
                 Ok(())
             }
-            Kind::Ignored => Ok(()),
+            Err(Fault::Failed(err)) => Err(err),
         }
+    }
+
+    /// Whether `rel` lies strictly below the refused subtree; any other entry ends that subtree.
+    fn below_refused_root(&mut self, rel: &Path) -> bool {
+        match &self.refused_root {
+            Some(root) if rel != root && rel.starts_with(root) => true,
+            Some(_) => {
+                self.refused_root = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Records the refusal of `rel`, and which subtree it takes along.
+    fn refused(&mut self, rel: PathBuf, reason: Refusal, is_dir: bool) {
+        self.refused_root = match &reason {
+            Refusal::ThroughSymlink { link } => Some(link.clone()),
+            Refusal::ParentNotDir { parent } => Some(parent.clone()),
+            _ if is_dir => Some(rel.clone()),
+            _ => None,
+        };
+        self.report.refuse(rel, reason);
     }
 
     /// An entry name (or hardlink target) as a path relative to `dest`: checked, stripped and
@@ -270,48 +349,51 @@ impl Extractor<'_> {
     }
 
     /// Permission bits (masked to `0o777`) and, if kept, the mtime of an entry.
-    fn entry_meta<R: Read>(
-        &self,
-        entry: &Entry<'_, R>,
-        name: &str,
-    ) -> Result<(u32, Option<SystemTime>), ExtractError> {
+    fn entry_meta<R: Read>(&self, entry: &Entry<'_, R>) -> Result<Meta, ExtractError> {
         let read_err = |source| ExtractError::ReadEntry {
-            entry: name.to_owned(),
+            entry: String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
             source,
         };
-        let mode = entry.header().mode().map_err(read_err)? & 0o777;
+        let mode = entry.header().mode().map_err(read_err)?;
         let mtime = if self.opts.preserve_mtime {
             let secs = entry.header().mtime().map_err(read_err)?;
-            SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+            (secs <= MAX_MTIME)
+                .then(|| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs)))
+                .flatten()
         } else {
             None
         };
-        Ok((mode, mtime))
+        Ok(Meta {
+            mode: mode & 0o777,
+            mtime,
+            stripped: mode & 0o7000 != 0,
+        })
     }
 
     /// Makes sure the directories above `rel` exist and are real; returns the parent's host path.
-    fn prepare_parents(&mut self, name: &str, rel: &Path) -> Result<PathBuf, ExtractError> {
+    fn prepare_parents(&mut self, rel: &Path) -> Result<PathBuf, Fault> {
         let parent = rel.parent().unwrap_or(Path::new(""));
         if self.verified_parent.as_deref() != Some(parent) {
-            let refuse = |reason| ExtractError::refused(name, reason);
-            walk_parents(self.dest, rel, true, &refuse)?;
+            walk_parents(self.dest, rel, true)?;
             self.verified_parent = Some(parent.to_path_buf());
         }
         Ok(self.dest.join(parent))
     }
 
-    /// Clears the way for a non-directory at `path`: an existing directory is an error unless
+    /// Clears the way for a non-directory at `path`: an existing directory is refused unless
     /// `replace_dirs`; anything else is left for `rename` to replace.
-    fn clear_directory(&mut self, name: &str, path: &Path) -> Result<(), ExtractError> {
+    fn clear_directory(&mut self, path: &Path) -> Result<(), Fault> {
         match fs::symlink_metadata(path) {
             Ok(meta) if meta.is_dir() => {
                 if !self.opts.replace_dirs {
-                    return Err(ExtractError::refused(name, Refusal::DirectoryInTheWay));
+                    return Err(Refusal::DirectoryInTheWay.into());
                 }
                 self.verified_parent = None;
-                fs::remove_dir_all(path).map_err(|source| ExtractError::Remove {
-                    path: path.to_path_buf(),
-                    source,
+                fs::remove_dir_all(path).map_err(|source| {
+                    Fault::Failed(ExtractError::Remove {
+                        path: path.to_path_buf(),
+                        source,
+                    })
                 })
             }
             Ok(_) => Ok(()),
@@ -319,64 +401,59 @@ impl Extractor<'_> {
             Err(source) => Err(ExtractError::Inspect {
                 path: path.to_path_buf(),
                 source,
-            }),
+            }
+            .into()),
         }
     }
 
-    fn file<R: Read>(
-        &mut self,
-        entry: &mut Entry<'_, R>,
-        name: &str,
-        rel: PathBuf,
-    ) -> Result<(), ExtractError> {
-        let (mode, mtime) = self.entry_meta(entry, name)?;
-        let parent = self.prepare_parents(name, &rel)?;
-        let target = self.dest.join(&rel);
-        self.clear_directory(name, &target)?;
+    fn file<R: Read>(&mut self, entry: &mut Entry<'_, R>, rel: &Path) -> Result<(), Fault> {
+        let meta = self.entry_meta(entry)?;
+        let parent = self.prepare_parents(rel)?;
+        let target = self.dest.join(rel);
+        self.clear_directory(&target)?;
         let mut temp = temp_file(&parent, &target)?;
         let expected = entry.size();
-        let copied = copy_data(entry, temp.as_file_mut(), &mut self.buf).map_err(|e| match e {
-            CopyFault::Read(source) => ExtractError::ReadEntry {
-                entry: name.to_owned(),
-                source,
-            },
-            CopyFault::Write(source) => ExtractError::WriteFile {
-                path: target.clone(),
-                source,
-            },
-        })?;
-        // A truncated stream ends an entry early without an error; never rename a short file in.
-        if copied != expected {
-            return Err(ExtractError::ReadEntry {
-                entry: name.to_owned(),
-                source: io::Error::new(
+        let copied = copy_data(entry, temp.as_file_mut(), &mut self.buf);
+        let read_err = |source| ExtractError::ReadEntry {
+            entry: String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
+            source,
+        };
+        match copied {
+            Ok(copied) if copied == expected => {}
+            // A truncated stream ends an entry early without an error; never rename it in.
+            Ok(_) => {
+                let eof = io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "archive ended inside the entry",
-                ),
-            });
+                );
+                return Err(read_err(eof).into());
+            }
+            Err(CopyFault::Read(source)) => return Err(read_err(source).into()),
+            Err(CopyFault::Write(source)) => {
+                return Err(ExtractError::WriteFile {
+                    path: target,
+                    source,
+                }
+                .into());
+            }
         }
-        self.commit(temp, &target, mode, mtime)?;
-        self.files.insert(rel.clone());
-        self.report.written.push(rel);
+        self.commit(temp, &target, &meta)?;
+        self.report.modes_stripped += usize::from(meta.stripped);
+        self.files.insert(rel.to_path_buf());
+        self.report.written.push(rel.to_path_buf());
         Ok(())
     }
 
     /// Applies mode, mtime (and fsync) to a finished temp file, then renames it over `target`.
-    fn commit(
-        &self,
-        temp: NamedTempFile,
-        target: &Path,
-        mode: u32,
-        mtime: Option<SystemTime>,
-    ) -> Result<(), ExtractError> {
+    fn commit(&self, temp: NamedTempFile, target: &Path, meta: &Meta) -> Result<(), ExtractError> {
         let file = temp.as_file();
         let meta_err = |source| ExtractError::SetMetadata {
             path: target.to_path_buf(),
             source,
         };
-        file.set_permissions(Permissions::from_mode(mode))
+        file.set_permissions(Permissions::from_mode(meta.mode))
             .map_err(meta_err)?;
-        if let Some(time) = mtime {
+        if let Some(time) = meta.mtime {
             file.set_times(FileTimes::new().set_accessed(time).set_modified(time))
                 .map_err(meta_err)?;
         }
@@ -394,15 +471,10 @@ impl Extractor<'_> {
         Ok(())
     }
 
-    fn dir<R: Read>(
-        &mut self,
-        entry: &Entry<'_, R>,
-        name: &str,
-        rel: PathBuf,
-    ) -> Result<(), ExtractError> {
-        let (mode, mtime) = self.entry_meta(entry, name)?;
-        self.prepare_parents(name, &rel)?;
-        let path = self.dest.join(&rel);
+    fn dir<R: Read>(&mut self, entry: &Entry<'_, R>, rel: &Path) -> Result<(), Fault> {
+        let meta = self.entry_meta(entry)?;
+        self.prepare_parents(rel)?;
+        let path = self.dest.join(rel);
         let create = match fs::symlink_metadata(&path) {
             Ok(meta) if meta.is_dir() => false,
             // A file or symlink where the archive has a directory: replace it, never follow it.
@@ -414,114 +486,18 @@ impl Extractor<'_> {
                 true
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => true,
-            Err(source) => return Err(ExtractError::Inspect { path, source }),
+            Err(source) => return Err(ExtractError::Inspect { path, source }.into()),
         };
         if create {
             fs::create_dir(&path).map_err(|source| ExtractError::CreateDir { path, source })?;
         }
-        self.dirs.push(DeferredDir { rel, mode, mtime });
+        self.report.modes_stripped += usize::from(meta.stripped);
+        self.dirs.push(DeferredDir {
+            rel: rel.to_path_buf(),
+            mode: meta.mode,
+            mtime: meta.mtime,
+        });
         self.report.dirs += 1;
-        Ok(())
-    }
-
-    fn symlink<R: Read>(
-        &mut self,
-        entry: &Entry<'_, R>,
-        name: &str,
-        rel: PathBuf,
-    ) -> Result<(), ExtractError> {
-        let target = match entry.link_name_bytes() {
-            Some(bytes) if !bytes.is_empty() => PathBuf::from(OsStr::from_bytes(&bytes)),
-            _ => {
-                return Err(ExtractError::refused(name, Refusal::MissingLinkTarget));
-            }
-        };
-        let parent = self.prepare_parents(name, &rel)?;
-        let path = self.dest.join(&rel);
-        self.clear_directory(name, &path)?;
-        let link_err = |source| ExtractError::CreateSymlink {
-            path: path.clone(),
-            source,
-        };
-        // Create the link under a fresh name, then rename it over the path: an existing link
-        // there is replaced atomically and nothing is ever written through it.
-        let temp = loop {
-            self.temp_counter += 1;
-            let candidate = parent.join(format!(
-                "{TEMP_PREFIX}{}-{}",
-                std::process::id(),
-                self.temp_counter
-            ));
-            match std::os::unix::fs::symlink(&target, &candidate) {
-                Ok(()) => break candidate,
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(source) => return Err(link_err(source)),
-            }
-        };
-        if let Err(source) = fs::rename(&temp, &path) {
-            // Best effort: the rename error is the one worth reporting.
-            let _ = fs::remove_file(&temp);
-            return Err(link_err(source));
-        }
-        self.files.remove(&rel);
-        self.report.symlinks += 1;
-        self.report.written.push(rel);
-        Ok(())
-    }
-
-    fn hardlink<R: Read>(
-        &mut self,
-        entry: &Entry<'_, R>,
-        name: &str,
-        rel: PathBuf,
-    ) -> Result<(), ExtractError> {
-        let refuse = |reason| ExtractError::refused(name, reason);
-        let raw_target = entry
-            .link_name_bytes()
-            .ok_or_else(|| refuse(Refusal::MissingLinkTarget))?
-            .into_owned();
-        let source_rel = self
-            .dest_rel(&raw_target)
-            .map_err(refuse)?
-            .unwrap_or_default();
-        let bad_target = || {
-            refuse(Refusal::HardlinkTarget {
-                target: String::from_utf8_lossy(&raw_target).into_owned(),
-            })
-        };
-        // Only a file this archive wrote, and only if it is still a regular file reached through
-        // real directories (a later entry may have replaced it or a directory above it).
-        if !self.files.contains(&source_rel)
-            || !walk_parents(self.dest, &source_rel, false, &refuse)?
-        {
-            return Err(bad_target());
-        }
-        let source_path = self.dest.join(&source_rel);
-        let mut source = File::options()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(&source_path)
-            .map_err(|_| bad_target())?;
-        let source_meta = source.metadata().map_err(|source| ExtractError::Inspect {
-            path: source_path.clone(),
-            source,
-        })?;
-        if !source_meta.is_file() {
-            return Err(bad_target());
-        }
-        let (_, mtime) = self.entry_meta(entry, name)?;
-        let mode = source_meta.permissions().mode() & 0o777;
-        let parent = self.prepare_parents(name, &rel)?;
-        let target = self.dest.join(&rel);
-        self.clear_directory(name, &target)?;
-        let mut temp = temp_file(&parent, &target)?;
-        io::copy(&mut source, temp.as_file_mut()).map_err(|source| ExtractError::WriteFile {
-            path: target.clone(),
-            source,
-        })?;
-        self.commit(temp, &target, mode, mtime)?;
-        self.files.insert(rel.clone());
-        self.report.written.push(rel);
         Ok(())
     }
 
@@ -537,7 +513,7 @@ impl Extractor<'_> {
                 path: path.clone(),
                 source,
             };
-            let handle = File::options()
+            let handle = fs::File::options()
                 .read(true)
                 .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
                 .open(&path)

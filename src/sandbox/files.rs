@@ -1,40 +1,99 @@
-//! Single files in and out of a container: read one file into memory (bounded), write one file
-//! (with its missing parent directories) owned by the agent user.
+//! Single files in and out of a container: read one file into memory (bounded, and saying why
+//! a path was not read), write one file (with its missing parent directories) owned by the
+//! agent user.
 //!
 //! Both go through the archive endpoints, so they work on created and stopped containers too.
 
-use std::io::Read;
+use std::fmt;
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 use super::container::Container;
 use super::error::SandboxError;
+use crate::hostfs::FileKind;
 
-/// Largest file [`Container::read_file`] returns; result files and manifests are far smaller.
+/// The usual limit for [`Container::read_file`]; result files and manifests are far smaller.
 pub const READ_LIMIT: u64 = 16 << 20;
 const AGENT_UID: u64 = 1000;
 
+/// What [`Container::read_file`] found at a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileRead {
+    /// Nothing is at the path.
+    Missing,
+    /// A regular file within the limit: its contents.
+    Data(Vec<u8>),
+    /// Something is at the path, and it was not read.
+    Refused(ReadRefusal),
+}
+
+impl FileRead {
+    /// The contents, if a regular file was read.
+    pub fn into_data(self) -> Option<Vec<u8>> {
+        match self {
+            Self::Data(bytes) => Some(bytes),
+            Self::Missing | Self::Refused(_) => None,
+        }
+    }
+}
+
+/// Why [`Container::read_file`] did not read what is at a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadRefusal {
+    /// A symlink, never followed (it may lead out of the workspace).
+    Symlink {
+        /// Its target (raw bytes).
+        target: PathBuf,
+    },
+    /// A directory, FIFO, device or socket.
+    NotRegular {
+        /// What it is. The engine's archive leaves sockets out, so a path that exists but comes
+        /// back as an empty archive is reported as [`FileKind::Socket`].
+        kind: FileKind,
+    },
+    /// A regular file larger than the limit; none of its data was read.
+    TooLarge {
+        /// Its size.
+        size: u64,
+        /// The caller's limit.
+        limit: u64,
+    },
+}
+
+impl ReadRefusal {
+    /// A short stable name for JSON reports.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Symlink { .. } => "symlink",
+            Self::NotRegular { .. } => "not_regular",
+            Self::TooLarge { .. } => "too_large",
+        }
+    }
+}
+
+impl fmt::Display for ReadRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Symlink { target } => write!(f, "a symlink to `{}`", target.display()),
+            Self::NotRegular { kind } => write!(f, "a {kind}, not a regular file"),
+            Self::TooLarge { size, limit } => {
+                write!(f, "{size} bytes, more than the {limit} allowed")
+            }
+        }
+    }
+}
+
 impl Container {
-    /// The contents of the file at absolute `path`, or `None` when there is no such file.
+    /// The regular file at absolute `path`, at most `limit` bytes ([`READ_LIMIT`] is the usual
+    /// one), streamed from the engine.
     ///
-    /// Files larger than [`READ_LIMIT`] and non-regular files (a directory, a symlink the agent
-    /// put there) read as `None`: a caller reading `result.json` must not follow a link out of
-    /// the workspace or load an unbounded blob.
-    pub async fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, SandboxError> {
+    /// Anything else is refused with its reason, never followed or loaded: a symlink the agent
+    /// put there, a directory, a FIFO, a device, a file over the limit (judged from the archive
+    /// header, before any of its data is read).
+    pub async fn read_file(&self, path: &str, limit: u64) -> Result<FileRead, SandboxError> {
         let result = self
-            .download_with(path, |reader| {
-                let mut archive = tar::Archive::new(reader);
-                let mut entries = archive.entries()?;
-                let Some(entry) = entries.next() else {
-                    return Ok(None);
-                };
-                let entry = entry?;
-                let header = entry.header();
-                if !header.entry_type().is_file() || header.size()? > READ_LIMIT {
-                    return Ok(None);
-                }
-                let mut bytes = Vec::new();
-                entry.take(READ_LIMIT).read_to_end(&mut bytes)?;
-                Ok::<_, std::io::Error>(Some(bytes))
-            })
+            .download_with(path, move |reader| read_single(reader, limit))
             .await;
         match result {
             Ok(read) => read.map_err(|source| SandboxError::HostIo {
@@ -42,7 +101,9 @@ impl Container {
                 path: path.into(),
                 source,
             }),
-            Err(SandboxError::Download { source, .. }) if source.is_not_found() => Ok(None),
+            Err(SandboxError::Download { source, .. }) if source.is_not_found() => {
+                Ok(FileRead::Missing)
+            }
             Err(err) => Err(err),
         }
     }
@@ -148,4 +209,47 @@ impl Container {
         })
         .await
     }
+}
+
+/// Reads the first entry of the archive of a single path: the file's data when it is a regular
+/// file within `limit`, else why not. Stops at the header of anything else.
+fn read_single(reader: &mut dyn Read, limit: u64) -> io::Result<FileRead> {
+    let mut archive = tar::Archive::new(reader);
+    let mut entries = archive.entries()?;
+    let Some(entry) = entries.next() else {
+        return Ok(FileRead::Refused(ReadRefusal::NotRegular {
+            kind: FileKind::Socket,
+        }));
+    };
+    let entry = entry?;
+    let kind = match entry.header().entry_type() {
+        tar::EntryType::Regular | tar::EntryType::Continuous => None,
+        tar::EntryType::Symlink => {
+            let target = entry.link_name_bytes().unwrap_or_default();
+            let target = PathBuf::from(std::ffi::OsStr::from_bytes(&target));
+            return Ok(FileRead::Refused(ReadRefusal::Symlink { target }));
+        }
+        tar::EntryType::Directory => Some(FileKind::Directory),
+        tar::EntryType::Fifo => Some(FileKind::Fifo),
+        tar::EntryType::Char => Some(FileKind::CharDevice),
+        tar::EntryType::Block => Some(FileKind::BlockDevice),
+        _ => Some(FileKind::Other),
+    };
+    if let Some(kind) = kind {
+        return Ok(FileRead::Refused(ReadRefusal::NotRegular { kind }));
+    }
+    let size = entry.size();
+    if size > limit {
+        return Ok(FileRead::Refused(ReadRefusal::TooLarge { size, limit }));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    entry.take(limit).read_to_end(&mut bytes)?;
+    // A stream cut short ends the entry early without an error: never return half a file.
+    if bytes.len() as u64 != size {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "archive ended inside the file",
+        ));
+    }
+    Ok(FileRead::Data(bytes))
 }

@@ -28,7 +28,7 @@ pub use disk::{DiskLimit, Enforcement};
 pub use engine::{DEFAULT_HOST, Engine, EngineInfo, resolve_host, short_id};
 pub use error::{CallError, SandboxError};
 pub use exec::{ExecInput, ExecOutcome, ExecSpec};
-pub use files::READ_LIMIT;
+pub use files::{FileRead, READ_LIMIT, ReadRefusal};
 pub use images::{BuildRequest, ImageSummary};
 pub use labels::{Owner, Role};
 pub use load::{Digesting, DigestingReader, ImageConfig, LayerFile, LoadRequest, sha256_digest};

@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::sandbox::{Container, ExecOutcome, ExecSpec, SandboxError, SweepReport, WORKSPACE};
+use crate::sandbox::{
+    Container, ExecOutcome, ExecSpec, FileRead, READ_LIMIT, SandboxError, SweepReport, WORKSPACE,
+};
 
 /// What a session can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -128,9 +130,18 @@ impl Session {
         Ok(outcome)
     }
 
-    /// A workspace file's contents (`rel` relative to `/workspace`), `None` if absent.
+    /// A workspace file's contents (`rel` relative to `/workspace`), `None` if absent, or if it
+    /// is not a regular file within [`READ_LIMIT`] (logged with the reason).
     pub async fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, SessionError> {
-        Ok(self.container.read_file(&workspace_path(rel)).await?)
+        let path = workspace_path(rel);
+        match self.container.read_file(&path, READ_LIMIT).await? {
+            FileRead::Data(bytes) => Ok(Some(bytes)),
+            FileRead::Missing => Ok(None),
+            FileRead::Refused(why) => {
+                tracing::warn!("not reading {path} from the session: it is {why}");
+                Ok(None)
+            }
+        }
     }
 
     /// Write a workspace file (`rel` relative to `/workspace`), owned by the agent user.

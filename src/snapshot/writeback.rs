@@ -4,8 +4,8 @@
 //! Everything here is the agent's output, hence hostile. The change set (from the snapshot's own
 //! layers, never the engine's diff) says what to do; the content comes from a created, never
 //! started staging container of the snapshot image. Each path goes through the caller's policy
-//! and the extractor's rules; a refused path is recorded and skipped, and the rest of the
-//! write-back completes.
+//! (keep, skip silently, or refuse and record) and the extractor's own rules; a refused path is
+//! recorded and skipped, and the rest of the write-back completes.
 
 use std::collections::BTreeSet;
 use std::os::unix::ffi::OsStrExt;
@@ -14,15 +14,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::store::{Snapshot, SnapshotStore, finish};
-use crate::sandbox::extract::{ExtractOptions, remove_paths_safe};
+use crate::sandbox::extract::{Decision, ExtractOptions, Refused, remove_paths_safe};
 use crate::sandbox::{Container, SandboxError, WORKSPACE};
 
 /// Beyond this many paths to copy, one download of the whole workspace (filtered) is cheaper
 /// than one archive request per path.
 const MAX_PER_PATH_COPIES: usize = 64;
 
-/// Which workspace-relative paths a write-back may touch.
-pub type Policy = Arc<dyn Fn(&Path) -> bool + Send + Sync>;
+/// What a write-back may do with each workspace-relative path: keep it, leave it alone
+/// silently (not part of this write-back), or refuse it and record why.
+pub type Policy = Arc<dyn Fn(&Path) -> Decision + Send + Sync>;
 
 /// What a write-back did.
 #[derive(Debug, Clone, Default)]
@@ -31,47 +32,59 @@ pub struct WriteBackReport {
     pub written: Vec<PathBuf>,
     /// Relative paths removed.
     pub removed: Vec<PathBuf>,
-    /// Relative paths refused, with the reason.
-    pub refused: Vec<(PathBuf, String)>,
+    /// Entries and removals refused (recorded, not applied), in the order met.
+    pub refused: Vec<Refused>,
+    /// Entries skipped below a refused directory or link.
+    pub refused_below: usize,
+}
+
+impl WriteBackReport {
+    fn absorb(&mut self, other: WriteBackReport) {
+        self.written.extend(other.written);
+        self.removed.extend(other.removed);
+        self.refused.extend(other.refused);
+        self.refused_below += other.refused_below;
+    }
 }
 
 impl SnapshotStore {
-    /// Write `snapshot`'s changes since the baseline that `keep` accepts into the host
-    /// directory `dest`.
+    /// Write `snapshot`'s changes since the baseline into the host directory `dest`, as
+    /// `policy` decides per path.
     pub async fn write_back(
         &self,
         snapshot: &Snapshot,
         dest: &Path,
-        keep: Policy,
+        policy: Policy,
     ) -> Result<WriteBackReport, SandboxError> {
         let started = Instant::now();
-        let plan = snapshot.since_baseline.filtered(|p| keep(p)).plan();
+        let plan = snapshot
+            .since_baseline
+            .filtered(|p| !matches!(policy(p), Decision::Skip))
+            .plan();
         let mut report = WriteBackReport::default();
-        let removed =
-            remove_paths_safe(dest, &plan.remove).map_err(|source| SandboxError::Extract {
-                id: "host".into(),
-                path: WORKSPACE.to_string(),
-                dest: dest.to_path_buf(),
-                source,
+        let decide = |p: &Path| policy(p);
+        for paths in [&plan.remove, &plan.replace] {
+            let removal = remove_paths_safe(dest, paths, Some(&decide)).map_err(|source| {
+                SandboxError::Extract {
+                    id: "host".into(),
+                    path: WORKSPACE.to_string(),
+                    dest: dest.to_path_buf(),
+                    source,
+                }
             })?;
-        report.removed.extend(removed);
-        let replaced =
-            remove_paths_safe(dest, &plan.replace).map_err(|source| SandboxError::Extract {
-                id: "host".into(),
-                path: WORKSPACE.to_string(),
-                dest: dest.to_path_buf(),
-                source,
-            })?;
-        report.removed.extend(replaced);
+            report.removed.extend(removal.removed);
+            report.refused.extend(removal.refused);
+        }
         let wanted: Vec<PathBuf> = plan.copy.iter().chain(&plan.replace).cloned().collect();
         if !wanted.is_empty() || !plan.dirs.is_empty() {
             let staging = self.staging(&snapshot.image_id).await?;
-            let copied = copy_paths(&staging, dest, &wanted, &plan.dirs, keep).await;
-            report.written.extend(finish(staging, copied).await?);
+            let copied = copy_paths(&staging, dest, &wanted, &plan.dirs, policy).await;
+            report.absorb(finish(staging, copied).await?);
         }
         tracing::info!(
             written = report.written.len(),
             removed = report.removed.len(),
+            refused = report.refused.len(),
             "{}: written back in {:.2?}",
             snapshot.name,
             started.elapsed()
@@ -87,38 +100,50 @@ async fn copy_paths(
     dest: &Path,
     paths: &[PathBuf],
     dirs: &[PathBuf],
-    keep: Policy,
-) -> Result<Vec<PathBuf>, SandboxError> {
-    let per_path = paths.len() <= MAX_PER_PATH_COPIES
+    policy: Policy,
+) -> Result<WriteBackReport, SandboxError> {
+    let per_path = paths.len() + dirs.len() <= MAX_PER_PATH_COPIES
         && paths
             .iter()
+            .chain(dirs)
             .all(|p| std::str::from_utf8(p.as_os_str().as_bytes()).is_ok());
     if !per_path {
-        return copy_filtered(staging, dest, paths, dirs, keep).await;
+        return copy_filtered(staging, dest, paths, dirs, policy).await;
     }
-    let mut written = Vec::new();
-    for dir in dirs {
-        if keep(dir) {
-            std::fs::create_dir_all(dest.join(dir)).map_err(|source| SandboxError::HostIo {
-                action: "create",
-                path: dest.join(dir),
-                source,
-            })?;
-        }
-    }
-    for rel in paths {
-        let policy = keep.clone();
+    let mut report = WriteBackReport::default();
+    // A directory with something to copy below it is created (safely) by that copy; one with
+    // nothing below (a new empty directory) is copied as its own entry alone.
+    let lonely = dirs
+        .iter()
+        .filter(|d| !paths.iter().any(|p| p.starts_with(d)))
+        .map(|d| (d.clone(), true));
+    let wanted = paths.iter().map(|p| (p.clone(), false));
+    for (rel, alone) in lonely.chain(wanted) {
+        let decide = policy.clone();
+        let only = rel.clone();
+        let policy: crate::sandbox::extract::EntryPolicy = if alone {
+            Box::new(move |p: &Path| if p == only { decide(p) } else { Decision::Skip })
+        } else {
+            Box::new(move |p: &Path| decide(p))
+        };
         let options = ExtractOptions {
             prefix: rel.parent().map(Path::to_path_buf),
-            filter: Some(Box::new(move |p: &Path| policy(p))),
+            policy: Some(policy),
             replace_dirs: true,
             ..ExtractOptions::default()
         };
         let src = format!("{WORKSPACE}/{}", rel.display());
-        let extracted = staging.download_to(&src, dest, options).await?;
-        written.extend(extracted.written);
+        let extracted = match staging.download_to(&src, dest, options).await {
+            Ok(extracted) => extracted,
+            // Gone from the image (a special file the layer did not carry): nothing to copy.
+            Err(SandboxError::Download { source, .. }) if source.is_not_found() => continue,
+            Err(err) => return Err(err),
+        };
+        report.written.extend(extracted.written);
+        report.refused.extend(extracted.refused);
+        report.refused_below += extracted.refused_below;
     }
-    Ok(written)
+    Ok(report)
 }
 
 /// One download of the whole workspace, keeping only what is wanted.
@@ -127,21 +152,27 @@ async fn copy_filtered(
     dest: &Path,
     paths: &[PathBuf],
     dirs: &[PathBuf],
-    keep: Policy,
-) -> Result<Vec<PathBuf>, SandboxError> {
+    policy: Policy,
+) -> Result<WriteBackReport, SandboxError> {
     let roots: BTreeSet<PathBuf> = paths.iter().cloned().collect();
     let dirs: BTreeSet<PathBuf> = dirs.iter().cloned().collect();
-    let filter = move |rel: &Path| {
-        keep(rel)
-            && (dirs.contains(rel)
-                || roots.contains(rel)
-                || rel.ancestors().skip(1).any(|a| roots.contains(a)))
+    let decide = move |rel: &Path| {
+        let wanted = dirs.contains(rel)
+            || roots.contains(rel)
+            || rel.ancestors().skip(1).any(|a| roots.contains(a));
+        if wanted { policy(rel) } else { Decision::Skip }
     };
     let options = ExtractOptions {
         strip_components: 1,
-        filter: Some(Box::new(filter)),
+        policy: Some(Box::new(decide)),
         replace_dirs: true,
         ..ExtractOptions::default()
     };
-    Ok(staging.download_to(WORKSPACE, dest, options).await?.written)
+    let extracted = staging.download_to(WORKSPACE, dest, options).await?;
+    Ok(WriteBackReport {
+        written: extracted.written,
+        removed: Vec::new(),
+        refused: extracted.refused,
+        refused_below: extracted.refused_below,
+    })
 }

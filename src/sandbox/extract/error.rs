@@ -1,62 +1,13 @@
-//! Errors of [`super::extract_safe`] and [`super::remove_paths_safe`], and why an entry or a
-//! removal is refused.
+//! Errors of [`super::extract_safe`] and [`super::remove_paths_safe`]: the host could not be
+//! written, or the stream is broken. A refused entry is not an error (it is recorded in the
+//! report); `Fault` carries either while one entry is applied.
 
-use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// Why an entry or a removal was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// The path is absolute.
-    Absolute,
-    /// The path has a `..` component.
-    ParentDir,
-    /// The path has a NUL byte.
-    NulByte,
-    /// The path names the destination itself (and is not a directory entry).
-    Destination,
-    /// A directory above the path is a symlink (relative to the destination).
-    ThroughSymlink {
-        /// The symlink.
-        link: PathBuf,
-    },
-    /// A path above the entry exists and is not a directory (relative to the destination).
-    ParentNotDir {
-        /// The non-directory.
-        parent: PathBuf,
-    },
-    /// An existing directory is where a file or symlink must go.
-    DirectoryInTheWay,
-    /// A link entry has no target.
-    MissingLinkTarget,
-    /// A hardlink's target is not a regular file this archive wrote inside the destination.
-    HardlinkTarget {
-        /// The target as named in the archive.
-        target: String,
-    },
-}
+use super::Refusal;
 
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Absolute => f.write_str("absolute path"),
-            Self::ParentDir => f.write_str("path has a `..` component"),
-            Self::NulByte => f.write_str("path has a NUL byte"),
-            Self::Destination => f.write_str("names the destination itself"),
-            Self::ThroughSymlink { link } => write!(f, "`{}` is a symlink", link.display()),
-            Self::ParentNotDir { parent } => write!(f, "`{}` is not a directory", parent.display()),
-            Self::DirectoryInTheWay => f.write_str("an existing directory is in the way"),
-            Self::MissingLinkTarget => f.write_str("link entry has no target"),
-            Self::HardlinkTarget { target } => write!(
-                f,
-                "hardlink target `{target}` is not a file extracted earlier from this archive"
-            ),
-        }
-    }
-}
-
-/// Why extraction or removal failed.
+/// Why extraction or removal failed: a host I/O failure or a broken stream, never the content.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     /// The destination directory could not be created.
@@ -80,22 +31,6 @@ pub enum ExtractError {
     InvalidPrefix {
         /// The prefix as given.
         prefix: PathBuf,
-        /// Why (boxed to keep the error small).
-        reason: Box<Refusal>,
-    },
-    /// An entry was refused; nothing was written for it.
-    #[error("refused archive entry `{entry}`: {reason}")]
-    Refused {
-        /// The entry name as in the archive.
-        entry: String,
-        /// Why (boxed to keep the error small).
-        reason: Box<Refusal>,
-    },
-    /// A removal was refused; nothing was removed at all.
-    #[error("refused to remove `{}`: {reason}", path.display())]
-    RefusedRemoval {
-        /// The path as given.
-        path: PathBuf,
         /// Why (boxed to keep the error small).
         reason: Box<Refusal>,
     },
@@ -164,20 +99,24 @@ pub enum ExtractError {
     },
 }
 
-impl ExtractError {
-    /// [`ExtractError::Refused`] for the entry named `entry`.
-    pub(super) fn refused(entry: &str, reason: Refusal) -> Self {
-        Self::Refused {
-            entry: entry.to_owned(),
-            reason: Box::new(reason),
-        }
-    }
+/// Why one entry or one removal was not applied: refused (recorded, the work goes on) or failed
+/// (the whole extraction stops).
+#[derive(Debug)]
+pub(super) enum Fault {
+    /// The content is refused.
+    Refused(Refusal),
+    /// The host or the stream failed.
+    Failed(ExtractError),
+}
 
-    /// [`ExtractError::RefusedRemoval`] for the path given as `path`.
-    pub(super) fn refused_removal(path: &Path, reason: Refusal) -> Self {
-        Self::RefusedRemoval {
-            path: path.to_path_buf(),
-            reason: Box::new(reason),
-        }
+impl From<ExtractError> for Fault {
+    fn from(err: ExtractError) -> Self {
+        Self::Failed(err)
+    }
+}
+
+impl From<Refusal> for Fault {
+    fn from(reason: Refusal) -> Self {
+        Self::Refused(reason)
     }
 }

@@ -1,5 +1,5 @@
-//! Path checks shared by extraction and removal: entry names become clean relative paths, and
-//! nothing is reached through a symlink inside the destination.
+//! Path checks shared by extraction and removal: entry names become clean relative paths,
+//! nothing is reached through a symlink inside the destination, and a symlink target stays in it.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -7,50 +7,8 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
+use super::error::Fault;
 use super::{ExtractError, Refusal};
-
-/// Removes files, directories (recursively) and symlinks at `rels`, relative to `dest`. Every
-/// path is checked first (no absolute path, no `..`, no symlink above it), so a refused list
-/// removes nothing. A symlink is removed itself, never its target; missing paths are ignored.
-/// Returns the paths actually removed, normalised, in the given order.
-///
-/// # Errors
-///
-/// [`ExtractError::RefusedRemoval`] (before anything is removed) for an unsafe path, or an I/O
-/// variant when inspecting or removing fails.
-pub fn remove_paths_safe(dest: &Path, rels: &[PathBuf]) -> Result<Vec<PathBuf>, ExtractError> {
-    let mut planned = Vec::with_capacity(rels.len());
-    for raw in rels {
-        let refuse = |reason| ExtractError::refused_removal(raw, reason);
-        let rel = entry_path(raw.as_os_str().as_bytes(), 0)
-            .map_err(refuse)?
-            .unwrap_or_default();
-        if rel.as_os_str().is_empty() {
-            return Err(refuse(Refusal::Destination));
-        }
-        walk_parents(dest, &rel, false, &refuse)?;
-        planned.push((raw, rel));
-    }
-    let mut removed = Vec::new();
-    for (raw, rel) in planned {
-        let refuse = |reason| ExtractError::refused_removal(raw, reason);
-        // An earlier removal may have taken this path with it.
-        if !walk_parents(dest, &rel, false, &refuse)? {
-            continue;
-        }
-        let path = dest.join(&rel);
-        let result = match fs::symlink_metadata(&path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(source) => return Err(ExtractError::Inspect { path, source }),
-            // std's remove_dir_all never follows symlinks inside the tree.
-            Ok(meta) if meta.is_dir() => fs::remove_dir_all(&path),
-            Ok(_) => fs::remove_file(&path),
-        };
-        result.map_err(|source| ExtractError::Remove { path, source })?;
-        removed.push(rel);
-    }
-    Ok(removed)
-}
 
 /// Turns a raw entry name into a path relative to the destination, after dropping
 /// `strip` leading components. `Ok(None)`: the name had fewer components than `strip`.
@@ -73,12 +31,7 @@ pub(super) fn entry_path(raw: &[u8], strip: usize) -> Result<Option<PathBuf>, Re
 /// Checks that every directory above `rel` inside `dest` is a real directory (not a symlink),
 /// creating missing ones when `create`. Returns `false` (only when not creating) when one is
 /// missing or not a directory, i.e. `rel` cannot exist.
-pub(super) fn walk_parents(
-    dest: &Path,
-    rel: &Path,
-    create: bool,
-    refuse: &dyn Fn(Refusal) -> ExtractError,
-) -> Result<bool, ExtractError> {
+pub(super) fn walk_parents(dest: &Path, rel: &Path, create: bool) -> Result<bool, Fault> {
     let Some(parent) = rel.parent() else {
         return Ok(true);
     };
@@ -88,16 +41,16 @@ pub(super) fn walk_parents(
         let path = dest.join(&prefix);
         match fs::symlink_metadata(&path) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(refuse(Refusal::ThroughSymlink { link: prefix }));
+                return Err(Refusal::ThroughSymlink { link: prefix }.into());
             }
             Ok(meta) if meta.is_dir() => {}
-            Ok(_) if create => return Err(refuse(Refusal::ParentNotDir { parent: prefix })),
+            Ok(_) if create => return Err(Refusal::ParentNotDir { parent: prefix }.into()),
             Ok(_) => return Ok(false),
             Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
                 fs::create_dir(&path).map_err(|source| ExtractError::CreateDir { path, source })?;
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(source) => return Err(ExtractError::Inspect { path, source }),
+            Err(source) => return Err(ExtractError::Inspect { path, source }.into()),
         }
     }
     Ok(true)
@@ -110,4 +63,33 @@ pub(super) fn is_real_dir(dest: &Path, rel: &Path) -> bool {
         path.push(component);
         fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir())
     })
+}
+
+/// Checks a symlink's target (non-empty, raw bytes) for the link at `rel`: not absolute, and,
+/// applied to the link's directory, never above `dest`. A `..` after a name is refused too:
+/// the name may be a link (to `.`, say) that `..` would then climb out of, so only targets of
+/// the form `../../a/b` are judged lexically.
+pub(super) fn check_link_target(rel: &Path, target: &Path) -> Result<(), Refusal> {
+    if target.as_os_str().as_bytes().contains(&0) {
+        return Err(Refusal::NulByte);
+    }
+    let outside = || Refusal::SymlinkOutside {
+        target: target.to_path_buf(),
+    };
+    let mut depth = rel.parent().map_or(0, |parent| parent.components().count());
+    let mut named = false;
+    for component in target.components() {
+        match component {
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(Refusal::SymlinkAbsolute {
+                    target: target.to_path_buf(),
+                });
+            }
+            Component::CurDir => {}
+            Component::ParentDir if named => return Err(outside()),
+            Component::ParentDir => depth = depth.checked_sub(1).ok_or_else(outside)?,
+            Component::Normal(_) => named = true,
+        }
+    }
+    Ok(())
 }

@@ -13,6 +13,7 @@ use super::*;
 use crate::layer::pack::{PackFilter, pack_workspace};
 
 mod attacks;
+mod boundary;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
@@ -167,11 +168,14 @@ fn set_mtime(path: &Path, secs: u64) -> TestResult {
     Ok(())
 }
 
+/// The one refusal an extraction recorded (it must not have failed, nor refused more).
 fn refusal(result: Result<ExtractReport, ExtractError>) -> Option<Refusal> {
     match result {
-        Err(ExtractError::Refused { reason, .. }) => Some(*reason),
+        Ok(report) if report.refused.len() == 1 => {
+            report.refused.into_iter().next().map(|r| r.reason)
+        }
         other => {
-            eprintln!("not a refusal: {other:?}");
+            eprintln!("not exactly one refusal: {other:?}");
             None
         }
     }
@@ -188,7 +192,7 @@ fn round_trip_keeps_content_modes_links_and_mtimes() -> TestResult {
     fs::write(root.join("bin.dat"), (0..=255).collect::<Vec<u8>>())?;
     fs::set_permissions(root.join("a/b"), fs::Permissions::from_mode(0o750))?;
     symlink("bin.dat", root.join("to_file"))?;
-    symlink("../nowhere", root.join("dangling"))?;
+    symlink("nowhere", root.join("dangling"))?;
     symlink("a/b", root.join("to_dir"))?;
     for (rel, secs) in [
         ("a/b/deep.txt", 1_500_000_000),
@@ -296,9 +300,10 @@ fn filter_skips_entries_and_leaves_the_host_untouched() -> TestResult {
         file(".git/HEAD", b"ref"),
         file("src/main.rs", b"fn main() {}"),
     ])?;
-    let keep = |rel: &Path| !rel.starts_with(".harnessgym") && !rel.starts_with(".git");
+    let keep =
+        |rel: &Path| Decision::keep_if(!rel.starts_with(".harnessgym") && !rel.starts_with(".git"));
     let opts = ExtractOptions {
-        filter: Some(Box::new(keep)),
+        policy: Some(Box::new(keep)),
         ..ExtractOptions::default()
     };
     let report = extract_safe(&stream[..], &sandbox.dest, &opts)?;
@@ -313,7 +318,7 @@ fn filter_skips_entries_and_leaves_the_host_untouched() -> TestResult {
 }
 
 #[test]
-fn devices_and_fifos_are_skipped() -> TestResult {
+fn devices_and_fifos_are_refused_and_recorded() -> TestResult {
     let sandbox = Sandbox::new()?;
     let mut fifo = file("p", b"");
     fifo.kind = EntryType::Fifo;
@@ -321,9 +326,26 @@ fn devices_and_fifos_are_skipped() -> TestResult {
     chr.kind = EntryType::Char;
     let mut blk = file("b", b"");
     blk.kind = EntryType::Block;
-    let stream = archive(&[fifo, chr, blk, file("ok", b"ok")])?;
+    let mut odd = file("v", b"");
+    odd.kind = EntryType::new(b'V');
+    let stream = archive(&[fifo, chr, blk, file("ok", b"ok"), odd])?;
     let report = sandbox.extract(&stream)?;
-    assert_eq!(report.skipped, 3);
+    let refused: Vec<_> = report
+        .refused
+        .iter()
+        .map(|r| (r.path.to_str(), r.reason.clone()))
+        .collect();
+    let special = |kind| Refusal::SpecialFile { kind };
+    assert_eq!(
+        refused,
+        [
+            (Some("p"), special(FileKind::Fifo)),
+            (Some("c"), special(FileKind::CharDevice)),
+            (Some("b"), special(FileKind::BlockDevice)),
+            (Some("v"), special(FileKind::Other)),
+        ]
+    );
+    assert_eq!((report.skipped, report.written.len()), (0, 1));
     assert_eq!(tree(&sandbox.dest)?.len(), 1);
     sandbox.assert_outside_untouched()
 }
@@ -338,7 +360,9 @@ fn permissions_are_masked_and_applied_after_children() -> TestResult {
     let mut read_only = dir("ro");
     read_only.mode = 0o555;
     let stream = archive(&[suid, sticky, read_only, file("ro/inside", b"in")])?;
-    sandbox.extract(&stream)?;
+    let report = sandbox.extract(&stream)?;
+    assert_eq!(report.modes_stripped, 2, "setuid file and sticky dir");
+    assert!(report.refused.is_empty());
     let got = tree(&sandbox.dest)?;
     assert!(matches!(
         got[Path::new("suid")],
@@ -443,7 +467,9 @@ fn large_file_round_trips_through_a_stream() -> TestResult {
 fn options_move_into_a_blocking_task() -> TestResult {
     fn assert_send_static<T: Send + 'static>(_: &T) {}
     let opts = ExtractOptions {
-        filter: Some(Box::new(|rel: &Path| rel.starts_with("a"))),
+        policy: Some(Box::new(|rel: &Path| {
+            Decision::keep_if(rel.starts_with("a"))
+        })),
         ..ExtractOptions::default()
     };
     assert_send_static(&opts);
@@ -464,11 +490,11 @@ fn prefix_places_entries_and_hardlink_targets_below_it() -> TestResult {
     let record = std::sync::Arc::clone(&seen);
     let opts = ExtractOptions {
         prefix: Some("src/./lib".into()),
-        filter: Some(Box::new(move |rel: &Path| {
-            record.lock().is_ok_and(|mut seen| {
+        policy: Some(Box::new(move |rel: &Path| {
+            Decision::keep_if(record.lock().is_ok_and(|mut seen| {
                 seen.push(rel.to_path_buf());
                 true
-            })
+            }))
         })),
         ..ExtractOptions::default()
     };
@@ -502,8 +528,13 @@ fn prefix_places_entries_and_hardlink_targets_below_it() -> TestResult {
         prefix: Some("out".into()),
         ..ExtractOptions::default()
     };
-    let err = refusal(extract_safe(&stream[..], &sandbox.dest, &opts));
-    assert_eq!(err, Some(Refusal::ThroughSymlink { link: "out".into() }));
+    // Refused once, for the link; the entries below it are only counted.
+    let report = extract_safe(&stream[..], &sandbox.dest, &opts)?;
+    let expected = Refused {
+        path: "out/pkg".into(),
+        reason: Refusal::ThroughSymlink { link: "out".into() },
+    };
+    assert_eq!((report.refused, report.refused_below), (vec![expected], 2));
     sandbox.assert_outside_untouched()
 }
 

@@ -1,7 +1,7 @@
 //! Hostile archives and removal lists: each is refused and nothing outside `dest` changes.
 
 use std::fs;
-use std::os::unix::fs::{MetadataExt, symlink};
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
 use tar::EntryType;
@@ -33,20 +33,33 @@ fn refuses_parent_dir_and_absolute_entries() -> TestResult {
 }
 
 #[test]
-fn refuses_writing_through_a_symlink_from_the_same_archive() -> TestResult {
+fn refuses_links_out_so_later_entries_land_in_real_directories() -> TestResult {
     let sandbox = Sandbox::new()?;
     let abs = sandbox.canary.display().to_string();
-    for target in [abs.as_str(), "../canary"] {
+    for (target, expected) in [
+        (
+            abs.as_str(),
+            Refusal::SymlinkAbsolute {
+                target: abs.as_str().into(),
+            },
+        ),
+        (
+            "../canary",
+            Refusal::SymlinkOutside {
+                target: "../canary".into(),
+            },
+        ),
+    ] {
         let stream = archive(&[
             link(EntryType::Symlink, "lnk", target),
             file("lnk/pwned", b"pwned"),
+            dir("lnk/sub"),
         ])?;
-        let expected = Refusal::ThroughSymlink {
-            link: PathBuf::from("lnk"),
-        };
-        assert_eq!(refusal(sandbox.extract(&stream)), Some(expected.clone()));
-        let stream = archive(&[link(EntryType::Symlink, "lnk", target), dir("lnk/sub")])?;
         assert_eq!(refusal(sandbox.extract(&stream)), Some(expected));
+        // No link was made, so what follows is written in a real directory inside `dest`.
+        assert!(fs::symlink_metadata(sandbox.dest.join("lnk"))?.is_dir());
+        assert_eq!(fs::read(sandbox.dest.join("lnk/pwned"))?, b"pwned");
+        fs::remove_dir_all(sandbox.dest.join("lnk"))?;
     }
     sandbox.assert_outside_untouched()
 }
@@ -79,7 +92,7 @@ fn refuses_writing_through_a_symlink_already_on_the_host() -> TestResult {
         archive(&[file("pre/secret.txt", b"pwned")])?,
         archive(&[file("pre/new.txt", b"pwned")])?,
         archive(&[dir("pre/d")])?,
-        archive(&[link(EntryType::Symlink, "pre/l", "/")])?,
+        archive(&[link(EntryType::Symlink, "pre/l", "x")])?,
     ] {
         let expected = Refusal::ThroughSymlink {
             link: PathBuf::from("pre"),
@@ -141,7 +154,7 @@ fn hardlink_to_an_extracted_file_becomes_an_independent_copy() -> TestResult {
     // A target replaced by a symlink after it was written is no longer a valid source.
     let stream = archive(&[
         file("c.txt", b"c"),
-        link(EntryType::Symlink, "c.txt", "../canary/secret.txt"),
+        link(EntryType::Symlink, "c.txt", "a.txt"),
         link(EntryType::Link, "d.txt", "c.txt"),
     ])?;
     let err = refusal(sandbox.extract(&stream));
@@ -180,7 +193,7 @@ fn existing_links_and_files_are_replaced_never_written_through() -> TestResult {
 }
 
 #[test]
-fn existing_directory_in_the_way_is_an_error_unless_allowed() -> TestResult {
+fn existing_directory_in_the_way_is_refused_unless_allowed() -> TestResult {
     let sandbox = Sandbox::new()?;
     fs::create_dir_all(sandbox.dest.join("d/inner"))?;
     fs::write(sandbox.dest.join("d/inner/x"), b"x")?;
@@ -244,9 +257,9 @@ fn remove_paths_safe_removes_links_not_targets() -> TestResult {
     .iter()
     .map(PathBuf::from)
     .collect();
-    let removed = remove_paths_safe(dest, &rels)?;
+    let report = remove_paths_safe(dest, &rels, None)?;
     assert_eq!(
-        removed,
+        report.removed,
         [
             PathBuf::from("file.txt"),
             "dir".into(),
@@ -254,15 +267,15 @@ fn remove_paths_safe_removes_links_not_targets() -> TestResult {
             "link_file".into()
         ]
     );
+    assert!(report.refused.is_empty());
     assert!(tree(dest)?.is_empty());
     sandbox.assert_outside_untouched()
 }
 
 #[test]
-fn remove_paths_safe_refuses_traversal_and_removes_nothing() -> TestResult {
+fn remove_paths_safe_refuses_each_unsafe_path_and_removes_the_rest() -> TestResult {
     let sandbox = Sandbox::new()?;
     let dest = &sandbox.dest;
-    fs::write(dest.join("victim.txt"), b"x")?;
     symlink(&sandbox.canary, dest.join("lnk"))?;
     let abs = sandbox.canary.join("secret.txt");
     for (bad, expected) in [
@@ -275,14 +288,24 @@ fn remove_paths_safe_refuses_traversal_and_removes_nothing() -> TestResult {
         (PathBuf::from(""), Refusal::Destination),
         (PathBuf::from("."), Refusal::Destination),
     ] {
-        let rels = [PathBuf::from("victim.txt"), bad.clone()];
-        let err = remove_paths_safe(dest, &rels).err();
-        assert!(
-            matches!(&err, Some(ExtractError::RefusedRemoval { reason, .. }) if **reason == expected),
-            "{bad:?}: {err:?}"
+        fs::write(dest.join("before.txt"), b"x")?;
+        fs::write(dest.join("after.txt"), b"x")?;
+        let rels = [PathBuf::from("before.txt"), bad.clone(), "after.txt".into()];
+        let report = remove_paths_safe(dest, &rels, None)?;
+        assert_eq!(
+            report.removed,
+            [PathBuf::from("before.txt"), "after.txt".into()]
         );
-        assert!(dest.join("victim.txt").is_file());
+        assert_eq!(
+            report.refused,
+            [Refused {
+                path: bad.clone(),
+                reason: expected
+            }],
+            "{bad:?}"
+        );
     }
+    assert!(fs::symlink_metadata(dest.join("lnk"))?.is_symlink());
     sandbox.assert_outside_untouched()
 }
 
@@ -293,27 +316,29 @@ fn replacing_a_directory_with_a_symlink_never_opens_a_path_through_it() -> TestR
         replace_dirs: true,
         ..ExtractOptions::default()
     };
-    let canary = sandbox.canary.display().to_string();
-    let canary_mode = fs::metadata(&sandbox.canary)?.mode();
+    fs::create_dir(sandbox.dest.join("e"))?;
+    fs::set_permissions(sandbox.dest.join("e"), fs::Permissions::from_mode(0o755))?;
     // The parent check for `a/y` must not reuse the one made for `a/x`.
-    let mut locked = dir("d");
-    locked.mode = 0o700;
     let stream = archive(&[
         file("a/x", b"x"),
-        link(EntryType::Symlink, "a", &canary),
+        link(EntryType::Symlink, "a", "e"),
         file("a/y", b"pwned"),
     ])?;
     let err = refusal(extract_safe(&stream[..], &sandbox.dest, &opts));
     let expected = Refusal::ThroughSymlink { link: "a".into() };
     assert_eq!(err, Some(expected));
+    assert!(!sandbox.dest.join("e/y").exists());
 
     // Deferred directory metadata must not be applied through the symlink that replaced it.
+    let mut locked = dir("d");
+    locked.mode = 0o700;
     let stream = archive(&[
         locked,
         file("d/x", b"x"),
-        link(EntryType::Symlink, "d", &canary),
+        link(EntryType::Symlink, "d", "e"),
     ])?;
-    extract_safe(&stream[..], &sandbox.dest, &opts)?;
-    assert_eq!(fs::metadata(&sandbox.canary)?.mode(), canary_mode);
+    let report = extract_safe(&stream[..], &sandbox.dest, &opts)?;
+    assert!(report.refused.is_empty(), "{report:?}");
+    assert_eq!(fs::metadata(sandbox.dest.join("e"))?.mode() & 0o777, 0o755);
     sandbox.assert_outside_untouched()
 }
