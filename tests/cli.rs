@@ -146,9 +146,15 @@ async fn snapshot_export_writes_the_workspace_as_tar_gz() {
     let t = TestRun::new("cli-export").await;
     let host = tempfile::tempdir().expect("tempdir");
     common::write(host.path(), "notes/a.txt", "hello\n");
-    let store = harnessgym::snapshot::SnapshotStore::new(t.engine.clone(), &t.run);
+    let records = tempfile::tempdir().expect("tempdir");
+    let store = harnessgym::snapshot::SnapshotStore::new(
+        t.engine.clone(),
+        &t.run,
+        records.path().to_path_buf(),
+        harnessgym::snapshot::Strategy::Load,
+    );
     store
-        .baseline(common::BASE, host.path(), Default::default(), None)
+        .baseline(common::BASE, host.path(), std::path::Path::new(common::BIN))
         .await
         .expect("baseline");
     let out = host.path().join("baseline.tar.gz");

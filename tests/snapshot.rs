@@ -1,49 +1,65 @@
-//! Workspace snapshots against a real engine: baseline, commit, changed-paths write-back, full
-//! write-back, export, and what a snapshot costs on disk.
+//! Workspace snapshots against a real engine: the baseline, captures through the in-container
+//! walker, changed-paths write-back with refusals recorded, export, a tag as the best checkpoint,
+//! and what a snapshot costs. Each test runs with both strategies (load and commit).
 
 mod common;
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestRun, write};
-use harnessgym::layer::pack::PackFilter;
-use harnessgym::sandbox::{ExecSpec, Role};
-use harnessgym::snapshot::{SnapshotStore, WriteBack};
+use common::{BIN, TestRun, write};
+use harnessgym::sandbox::extract::{Decision, workspace_policy};
+use harnessgym::sandbox::{ContainerSpec, ExecSpec};
+use harnessgym::snapshot::{Capture, Policy, Snapshot, SnapshotStore, Strategy};
 
-/// Everything but harnessgym's own state and version control goes back to the host.
-fn task_files(rel: &str) -> bool {
-    !(rel == ".harnessgym"
-        || rel.starts_with(".harnessgym/")
-        || rel == ".git"
-        || rel.starts_with(".git/"))
+/// Everything but harnessgym's own state goes back; protected paths are refused.
+fn task_files() -> Policy {
+    Arc::new(|rel: &Path| {
+        if rel.starts_with(".harnessgym") {
+            Decision::Skip
+        } else {
+            workspace_policy(rel)
+        }
+    })
 }
 
-/// Start a session from `parent`, run `script` in it, commit it as `name`, remove it.
+fn store(t: &TestRun, records: &Path, strategy: Strategy) -> SnapshotStore {
+    SnapshotStore::new(t.engine.clone(), &t.run, records.to_path_buf(), strategy)
+}
+
+/// Open a session from `parent`, run `script` in it, capture it as `name`, remove it.
 async fn layer(
     t: &TestRun,
     store: &SnapshotStore,
-    parent: &harnessgym::snapshot::Snapshot,
+    parent: &Snapshot,
     script: &str,
     name: &str,
-) -> harnessgym::snapshot::Snapshot {
-    let session = store
-        .start(parent, &t.spec(), Role::Session)
+) -> Snapshot {
+    let (session, base) = store
+        .open_session(parent, &t.spec())
         .await
-        .expect("start");
+        .expect("open session");
     let out = session
         .exec(&ExecSpec::shell(script, Duration::from_secs(20)))
         .await
         .expect("exec");
     assert!(out.success(), "{}", out.stderr.text());
-    let snap = store.commit(&session, parent, name).await.expect("commit");
+    let capture = store
+        .capture(&session, &base, name, None)
+        .await
+        .expect("capture");
     session.remove().await.expect("remove");
-    snap
+    match capture {
+        Capture::Taken(snapshot) => snapshot,
+        Capture::TooLarge { .. } => panic!("no limit was set"),
+    }
 }
 
-#[tokio::test]
-async fn commit_then_write_back_only_the_changed_paths() {
-    let t = TestRun::new("snap-changes").await;
+async fn changed_paths_write_back(strategy: Strategy, name: &str) {
+    let t = TestRun::new(name).await;
     let host = tempfile::tempdir().expect("tempdir");
+    let records = tempfile::tempdir().expect("tempdir");
     write(host.path(), "keep.txt", "unchanged\n");
     write(host.path(), "edit.py", "x = 1\n");
     write(host.path(), "gone.txt", "delete me\n");
@@ -54,21 +70,23 @@ async fn commit_then_write_back_only_the_changed_paths() {
         ".harnessgym/runs/r1/log.txt",
         "run state is never packed\n",
     );
-
-    let store = SnapshotStore::new(t.engine.clone(), &t.run);
+    let store = store(&t, records.path(), strategy);
     let baseline = store
-        .baseline(common::BASE, host.path(), PackFilter::default(), None)
+        .baseline(common::BASE, host.path(), Path::new(BIN))
         .await
         .expect("baseline");
-    let script = "test ! -e .harnessgym/runs && echo 'x = 2' > edit.py && rm gone.txt && mkdir -p new/deep && echo n > new/deep/n.txt && echo o > dir/new.txt && echo h > .git/HEAD2";
+    let script = "test ! -e .harnessgym/runs && echo 'x = 2' > edit.py && rm gone.txt && mkdir -p new/deep empty && echo n > new/deep/n.txt && echo o > dir/new.txt && echo h > .git/HEAD2";
     let snap = layer(&t, &store, &baseline, script, "iteration-1").await;
+    assert!(
+        records.path().join("iteration-1.json").is_file(),
+        "each snapshot is recorded with its changes"
+    );
 
     let before = std::fs::metadata(host.path().join("keep.txt"))
-        .expect("stat")
-        .modified()
+        .and_then(|m| m.modified())
         .expect("mtime");
     let report = store
-        .write_back(&snap, host.path(), WriteBack::Changed, task_files)
+        .write_back(&snap, host.path(), task_files())
         .await
         .expect("write back");
     let mut written: Vec<String> = report
@@ -82,26 +100,28 @@ async fn commit_then_write_back_only_the_changed_paths() {
         ["dir/new.txt", "edit.py", "new/deep/n.txt"],
         "only the changed files"
     );
-    assert_eq!(report.removed, [std::path::PathBuf::from("gone.txt")]);
+    assert_eq!(report.removed, [PathBuf::from("gone.txt")]);
+    assert!(host.path().join("empty").is_dir(), "a new empty directory");
     assert_eq!(
         std::fs::read_to_string(host.path().join("edit.py")).expect("read"),
         "x = 2\n"
     );
-    assert_eq!(
-        std::fs::read_to_string(host.path().join("new/deep/n.txt")).expect("read"),
-        "n\n"
-    );
     assert!(!host.path().join("gone.txt").exists());
+    assert!(!host.path().join(".git/HEAD2").exists(), ".git is refused");
     assert!(
-        !host.path().join(".git/HEAD2").exists(),
-        ".git is left alone"
+        report
+            .refused
+            .iter()
+            .any(|r| r.path.starts_with(".git") && r.reason.code() == "protected"),
+        "and the refusal is recorded: {:?}",
+        report.refused
     );
     assert_eq!(
         std::fs::metadata(host.path().join("keep.txt"))
-            .expect("stat")
-            .modified()
+            .and_then(|m| m.modified())
             .expect("mtime"),
-        before
+        before,
+        "an unchanged file is not rewritten"
     );
 
     // A second layer: the change set is relative to the baseline, not to the parent.
@@ -113,17 +133,10 @@ async fn commit_then_write_back_only_the_changed_paths() {
         "iteration-2",
     )
     .await;
-    let fresh = tempfile::tempdir().expect("tempdir");
-    let full = store
-        .write_back(&baseline, fresh.path(), WriteBack::Full, task_files)
-        .await
-        .expect("full");
-    assert!(
-        full.written.iter().any(|p| p.ends_with("gone.txt")),
-        "the baseline still has it"
-    );
+    let fresh = common::copy_dir(host.path());
+    std::fs::write(fresh.path().join("gone.txt"), "back on the host\n").expect("write");
     let report = store
-        .write_back(&snap2, fresh.path(), WriteBack::Changed, task_files)
+        .write_back(&snap2, fresh.path(), task_files())
         .await
         .expect("write back");
     assert!(!fresh.path().join("new").exists());
@@ -137,19 +150,33 @@ async fn commit_then_write_back_only_the_changed_paths() {
 }
 
 #[tokio::test]
+async fn captures_write_back_only_the_changed_paths_by_load() {
+    changed_paths_write_back(Strategy::Load, "snap-changes-load").await;
+}
+
+#[tokio::test]
+async fn captures_write_back_only_the_changed_paths_by_commit() {
+    changed_paths_write_back(Strategy::Commit, "snap-changes-commit").await;
+}
+
+#[tokio::test]
 async fn a_snapshot_exports_as_tar_gz_and_can_be_tagged() {
     let t = TestRun::new("snap-export").await;
     let host = tempfile::tempdir().expect("tempdir");
+    let records = tempfile::tempdir().expect("tempdir");
     write(host.path(), "a/b.txt", "bee\n");
-    let store = SnapshotStore::new(t.engine.clone(), &t.run);
+    let store = store(&t, records.path(), Strategy::Load);
     let baseline = store
-        .baseline(common::BASE, host.path(), PackFilter::default(), None)
+        .baseline(common::BASE, host.path(), Path::new(BIN))
         .await
         .expect("baseline");
     let best = store.tag(&baseline, "best").await.expect("tag");
-    assert_eq!(best.image_id, baseline.image_id, "a tag, not a copy");
+    assert_eq!(best.image_id(), baseline.image_id(), "a tag, not a copy");
     let out = host.path().join("export.tar.gz");
-    let size = store.export_tar_gz(&best, &out).await.expect("export");
+    let size = store
+        .export_tar_gz(best.image_id(), &out)
+        .await
+        .expect("export");
     assert!(size > 0);
     let file = std::fs::File::open(&out).expect("open");
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
@@ -171,11 +198,8 @@ async fn a_snapshot_exports_as_tar_gz_and_can_be_tagged() {
     t.cleanup().await;
 }
 
-#[tokio::test]
-async fn a_small_change_on_a_large_workspace_costs_about_the_change() {
-    let t = TestRun::new("snap-cost").await;
-    let host = tempfile::tempdir().expect("tempdir");
-    // 64 MiB of incompressible data across files, then a 1 MiB change.
+/// 64 MiB of incompressible data across files.
+fn large_workspace(root: &Path) {
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     for i in 0..16 {
         let mut data = vec![0u8; 4 << 20];
@@ -185,16 +209,23 @@ async fn a_small_change_on_a_large_workspace_costs_about_the_change() {
             seed ^= seed << 17;
             chunk.copy_from_slice(&seed.to_le_bytes()[..chunk.len()]);
         }
-        std::fs::write(host.path().join(format!("blob{i}.bin")), data).expect("write");
+        std::fs::write(root.join(format!("blob{i}.bin")), data).expect("write");
     }
-    let store = SnapshotStore::new(t.engine.clone(), &t.run);
+}
+
+#[tokio::test]
+async fn a_small_change_on_a_large_workspace_costs_about_the_change() {
+    let t = TestRun::new("snap-cost").await;
+    let host = tempfile::tempdir().expect("tempdir");
+    let records = tempfile::tempdir().expect("tempdir");
+    large_workspace(host.path());
+    let store = store(&t, records.path(), Strategy::Load);
     let baseline = store
-        .baseline(common::BASE, host.path(), PackFilter::default(), None)
+        .baseline(common::BASE, host.path(), Path::new(BIN))
         .await
         .expect("baseline");
     let script = "head -c 1048576 /dev/urandom > change.bin";
     let snap = layer(&t, &store, &baseline, script, "iteration-1").await;
-
     let size = |id: String| {
         let engine = t.engine.clone();
         async move {
@@ -207,17 +238,95 @@ async fn a_small_change_on_a_large_workspace_costs_about_the_change() {
         }
     };
     let base = size(common::BASE.to_string()).await;
-    let baseline_size = size(baseline.image_id.clone()).await;
-    let snap_size = size(snap.image_id.clone()).await;
-    let workspace_layer = baseline_size - base;
-    let change_layer = snap_size - baseline_size;
+    let baseline_size = size(baseline.image_id().to_string()).await;
+    let snap_size = size(snap.image_id().to_string()).await;
     assert!(
-        workspace_layer >= 64 << 20,
-        "baseline layer holds the workspace: {workspace_layer}"
+        baseline_size - base >= 64 << 20,
+        "the baseline holds the workspace"
     );
     assert!(
-        change_layer < 2 << 20,
-        "the snapshot layer holds the change only: {change_layer} bytes"
+        snap_size - baseline_size < 2 << 20,
+        "the snapshot layer holds the change only: {} bytes",
+        snap_size - baseline_size
     );
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_unchanged_workspace_reuses_its_baseline_layer() {
+    let t = TestRun::new("snap-reuse").await;
+    let host = tempfile::tempdir().expect("tempdir");
+    write(host.path(), "task.md", "same content\n");
+    let first_records = tempfile::tempdir().expect("tempdir");
+    let second_records = tempfile::tempdir().expect("tempdir");
+    let first = store(&t, first_records.path(), Strategy::Load)
+        .baseline(common::BASE, host.path(), Path::new(BIN))
+        .await
+        .expect("first baseline");
+    let other = SnapshotStore::new(
+        t.engine.clone(),
+        format!("{}-again", t.run),
+        second_records.path().to_path_buf(),
+        Strategy::Load,
+    );
+    let second = other
+        .baseline(common::BASE, host.path(), Path::new(BIN))
+        .await
+        .expect("second baseline");
+    let layers = |id: String| {
+        let engine = t.engine.clone();
+        async move {
+            engine
+                .inspect_image(&id)
+                .await
+                .expect("inspect")
+                .and_then(|i| i.root_fs)
+                .and_then(|r| r.layers)
+                .expect("layers")
+        }
+    };
+    assert_eq!(
+        layers(first.image_id().to_string()).await,
+        layers(second.image_id().to_string()).await,
+        "the same content gives the same layers (diff ids)"
+    );
+    let again = common::TestRun::adopt(&t, &format!("{}-again", t.run));
+    again.cleanup().await;
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_limit_refuses_a_capture_larger_than_it() {
+    let t = TestRun::new("snap-limit").await;
+    let host = tempfile::tempdir().expect("tempdir");
+    let records = tempfile::tempdir().expect("tempdir");
+    write(host.path(), "task.md", "x\n");
+    let store = store(&t, records.path(), Strategy::Load);
+    let baseline = store
+        .baseline(common::BASE, host.path(), Path::new(BIN))
+        .await
+        .expect("baseline");
+    let spec: ContainerSpec = t.spec();
+    let (session, base) = store
+        .open_session(&baseline, &spec)
+        .await
+        .expect("open session");
+    let out = session
+        .exec(&ExecSpec::shell(
+            "head -c 3145728 /dev/zero > big.bin",
+            Duration::from_secs(20),
+        ))
+        .await
+        .expect("exec");
+    assert!(out.success());
+    let capture = store
+        .capture(&session, &base, "iteration-1", Some(1 << 20))
+        .await
+        .expect("capture");
+    assert!(
+        matches!(capture, Capture::TooLarge { limit } if limit == 1 << 20),
+        "{capture:?}"
+    );
+    session.remove().await.expect("remove");
     t.cleanup().await;
 }

@@ -38,6 +38,16 @@ impl TestRun {
         }
     }
 
+    /// Another run label on `t`'s engine (for objects a test makes under a second run id);
+    /// cleaned up the same way.
+    pub fn adopt(t: &TestRun, run: &str) -> Self {
+        TestRun {
+            engine: t.engine.clone(),
+            run: run.to_string(),
+            cleaned: false,
+        }
+    }
+
     /// A hardened spec of the base image.
     pub fn spec(&self) -> ContainerSpec {
         ContainerSpec::new(BASE)
