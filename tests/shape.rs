@@ -185,3 +185,111 @@ fn every_reference_fixture_parses_and_matches_itself() {
         assert!(diffs.is_empty(), "{}: {}", path.display(), render(&diffs));
     }
 }
+
+#[test]
+fn leaf_pointers_list_scalars_and_scalar_arrays_and_skip_keys() {
+    let value = json!({"a": 1, "o": {"b": "x", "duration_seconds": 0.1}, "s": ["x", "y"],
+                       "rows": [{"c": null, "d": []}], "e": {}});
+    assert_eq!(
+        common::shape::leaf_pointers(&value, &["duration_seconds"]),
+        vec!["/a", "/o/b", "/rows/0/c", "/rows/0/d", "/s"]
+    );
+}
+
+/// Not a check but a report: every difference between a directory laid out like
+/// `tests/fixtures/reference/` (our files, sanitised the same way) and the reference, all
+/// values compared except durations. Run it with
+/// `HARNESSGYM_SHAPE_OURS=<dir> cargo test --test shape -- --ignored --nocapture`.
+#[test]
+#[ignore = "a report; set HARNESSGYM_SHAPE_OURS to a directory of our sanitised files"]
+fn report_differences_from_the_reference() {
+    let Ok(ours) = std::env::var("HARNESSGYM_SHAPE_OURS") else {
+        panic!("set HARNESSGYM_SHAPE_OURS");
+    };
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference");
+    let ours = PathBuf::from(ours);
+    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(&reference)
+        .expect("read fixtures")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    scenarios.sort();
+    for scenario in scenarios {
+        let name = scenario
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        println!("# {name}");
+        let mut files = Vec::new();
+        list_files(&scenario, &scenario, &mut files);
+        let mut theirs = Vec::new();
+        list_files(&ours.join(&name), &ours.join(&name), &mut theirs);
+        for rel in theirs.iter().filter(|r| !files.contains(r)) {
+            println!("## {rel}: only ours has this file");
+        }
+        for rel in &files {
+            if rel == "command.txt" {
+                continue;
+            }
+            let want = std::fs::read_to_string(scenario.join(rel)).expect("read reference");
+            let Ok(have) = std::fs::read_to_string(ours.join(&name).join(rel)) else {
+                println!("## {rel}: missing in ours");
+                continue;
+            };
+            let lines: Vec<String> = if rel.ends_with(".json") {
+                let want: Value = serde_json::from_str(&want).expect("reference JSON");
+                let have: Value = match serde_json::from_str(&have) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        println!("## {rel}: ours is not JSON: {e}");
+                        continue;
+                    }
+                };
+                let exact = common::shape::leaf_pointers(&want, &["duration_seconds"]);
+                Shape::new()
+                    .exact(exact)
+                    .compare(&want, &have)
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect()
+            } else {
+                text_differences(&want, &have)
+            };
+            if !lines.is_empty() {
+                println!("## {rel}");
+                for line in lines {
+                    println!("- {line}");
+                }
+            }
+        }
+    }
+}
+
+fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            list_files(root, &path, out);
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            out.push(rel.to_string_lossy().to_string());
+        }
+    }
+    out.sort();
+}
+
+/// Line by line: `line <n>: expected "...", found "..."` (`no line` past the end).
+fn text_differences(want: &str, have: &str) -> Vec<String> {
+    let want: Vec<&str> = want.lines().collect();
+    let have: Vec<&str> = have.lines().collect();
+    let show = |line: Option<&&str>| line.map_or("no line".to_string(), |l| format!("{l:?}"));
+    (0..want.len().max(have.len()))
+        .filter_map(|i| {
+            let (a, b) = (want.get(i), have.get(i));
+            (a != b).then(|| format!("line {}: expected {}, found {}", i + 1, show(a), show(b)))
+        })
+        .collect()
+}

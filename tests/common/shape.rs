@@ -10,6 +10,9 @@
 //! - exact values at the JSON pointers given to [`Shape::exact`] (numbers compared as numbers, so
 //!   `3` equals `3.0`; a pointer naming an object or array compares the whole subtree).
 //!
+//! [`leaf_pointers`] lists every value of a reference file (minus keys such as `duration_seconds`),
+//! to compare all its deterministic values at once.
+//!
 //! Pointers are RFC 6901 (`/phases/attempt/status`, `/iterations/0/status`), and a segment `*`
 //! matches any key or index (`/iterations/*/status`). Subtrees at [`Shape::ignore`] pointers are
 //! skipped on both sides.
@@ -225,6 +228,38 @@ impl Shape {
             _ => {}
         }
     }
+}
+
+/// The pointers of every value of `value` worth comparing exactly: each scalar, and each array
+/// that holds no object (as a whole), descending into objects and arrays of objects; values under
+/// a key in `skip_keys` (e.g. `duration_seconds`) are left out. Pass the result to
+/// [`Shape::exact`] to compare every deterministic value of a reference file.
+pub fn leaf_pointers(value: &Value, skip_keys: &[&str]) -> Vec<String> {
+    fn walk(value: &Value, path: &mut Vec<String>, skip: &[&str], out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    if skip.contains(&key.as_str()) {
+                        continue;
+                    }
+                    path.push(key.clone());
+                    walk(child, path, skip, out);
+                    path.pop();
+                }
+            }
+            Value::Array(items) if items.iter().any(Value::is_object) => {
+                for (index, child) in items.iter().enumerate() {
+                    path.push(index.to_string());
+                    walk(child, path, skip, out);
+                    path.pop();
+                }
+            }
+            _ => out.push(format_pointer(path)),
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, &mut Vec::new(), skip_keys, &mut out);
+    out
 }
 
 fn difference(path: &[String], kind: Kind, expected: String, found: String) -> Difference {
