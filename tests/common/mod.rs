@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use harnessgym::sandbox::{ContainerSpec, Engine, Selector, labels};
 
+pub mod shape;
+
 /// The image every container test runs in.
 pub const BASE: &str = harnessgym::image::BASE_IMAGE;
 
