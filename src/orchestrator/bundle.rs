@@ -1,31 +1,34 @@
-//! The `.harnessgym/` bundle between the host and a session container.
+//! The `.harnessgym/` bundle between the host and the containers.
 //!
-//! Into the container before each attempt: the host bundle (registry, activation report and the
-//! eight artifact folders), never the run state. Back to the host after each build: the artifact
-//! files, and the agent's registry merged entry by entry into the host's (the host keeps what it
-//! decided, e.g. quarantine marks, unless the agent changes that entry), then a filesystem sync.
+//! Into the session before each attempt: the host bundle (registry, activation report and the
+//! eight artifact folders), never the run state. After a build, the session's bundle is
+//! **downloaded once into a private staging directory** (outside the workspace, through safe
+//! extraction: hostile entries are refused and recorded), and from there it goes into the
+//! qualification container. Only a bundle that passed qualification (or every build, with
+//! `--no-qualify-artifacts`) is written into the host workspace; a quarantined tool never
+//! touches it — its files stay as evidence in the session's snapshot, and the host registry
+//! records the quarantine.
+//!
+//! The agent's registry is merged entry by entry into the host's (the host keeps what it
+//! decided, e.g. quarantine marks, unless the agent changes that entry), then synced with the
+//! bundle's files.
 
 use std::path::{Path, PathBuf};
 
 use crate::harness::json::to_pretty_json;
 use crate::harness::registry::{
     self, ArtifactKind, HARNESS_DIR, Registry, add_or_update_artifact, parse_registry_text,
-    sync_registry_from_files,
+    sync_registry_from_paths,
 };
-use crate::layer::pack::PackFilter;
-use crate::sandbox::Container;
-use crate::sandbox::WORKSPACE;
-use crate::sandbox::extract::{Decision, ExtractOptions};
+use crate::layer::pack::{PackFilter, pack_workspace};
+use crate::sandbox::extract::{
+    Decision, ExtractOptions, ExtractReport, Refused, extract_safe, workspace_policy,
+};
+use crate::sandbox::{Container, FileRead, SandboxError, WORKSPACE};
 use crate::session::{Session, SessionError};
 
-/// Host-owned files and run state that never come back from a container.
-const HOST_OWNED: &[&str] = &[
-    "runs",
-    "task_state",
-    "run.lock",
-    "registry.json",
-    "activation.json",
-];
+/// Largest registry.json taken from a container.
+const REGISTRY_LIMIT: u64 = 16 << 20;
 
 /// Upload the host's `.harnessgym/` into the session's workspace.
 pub async fn push(session: &Session, workspace: &Path) -> Result<(), SessionError> {
@@ -43,53 +46,6 @@ pub async fn push(session: &Session, workspace: &Path) -> Result<(), SessionErro
     Ok(())
 }
 
-/// The reusable bundle of §5: the eight artifact folders and `registry.json`, nothing else.
-fn reusable_paths(workspace: &Path) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = ArtifactKind::ALL
-        .iter()
-        .map(|kind| Path::new(HARNESS_DIR).join(kind.dir_name()))
-        .filter(|rel| workspace.join(rel).is_dir())
-        .collect();
-    paths.push(Path::new(HARNESS_DIR).join("registry.json"));
-    paths
-}
-
-/// Upload the reusable bundle into a qualification container, with every quarantine mark
-/// stripped from its registry (previously quarantined artifacts are tested again). Returns the
-/// copied folders.
-pub async fn push_reusable(
-    container: &Container,
-    workspace: &Path,
-) -> Result<Vec<String>, SessionError> {
-    let include = reusable_paths(workspace);
-    let filter = PackFilter {
-        include: Some(include.clone()),
-        ..PackFilter::default()
-    };
-    container.upload_dir(workspace, filter, WORKSPACE).await?;
-    let path = registry::registry_path(workspace);
-    let mut copy = registry::load_registry(&path)
-        .map_err(harness_err)?
-        .registry;
-    for artifact in &mut copy.artifacts {
-        artifact.metadata.remove("quarantined");
-        artifact.metadata.remove("quarantine");
-    }
-    let text = to_pretty_json(&copy).map_err(|e| SessionError::Harness {
-        what: "registry.json",
-        source: Box::new(e),
-    })?;
-    container
-        .write_file(
-            WORKSPACE,
-            ".harnessgym/registry.json",
-            format!("{text}\n").into_bytes(),
-            0o644,
-        )
-        .await?;
-    Ok(include.iter().map(|p| p.display().to_string()).collect())
-}
-
 /// Put the host's registry (the loop's decisions: quarantine, qualification) into the session.
 pub async fn push_registry(session: &Session, workspace: &Path) -> Result<(), SessionError> {
     let bytes = std::fs::read(registry::registry_path(workspace)).map_err(|source| {
@@ -103,59 +59,213 @@ pub async fn push_registry(session: &Session, workspace: &Path) -> Result<(), Se
         .await
 }
 
-/// Whether a path the container sent back may be written into the host bundle.
-fn comes_back(rel: &Path) -> bool {
-    let mut parts = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned());
-    match (parts.next().as_deref(), parts.next()) {
-        (Some(HARNESS_DIR), Some(second)) => !HOST_OWNED.contains(&second.as_str()),
-        (Some(HARNESS_DIR), None) => true,
-        _ => false,
+/// Whether `rel` (workspace-relative) belongs to the reusable bundle of reference §5: a path in
+/// one of the eight artifact folders.
+pub fn is_reusable(rel: &Path) -> bool {
+    let mut parts = rel.components();
+    let (Some(first), Some(second)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    first.as_os_str() == HARNESS_DIR
+        && ArtifactKind::ALL
+            .iter()
+            .any(|k| second.as_os_str() == k.dir_name())
+}
+
+/// The bundle's own directories (the first two components), which extraction creates.
+fn is_bundle_dir(rel: &Path) -> bool {
+    rel == Path::new(HARNESS_DIR)
+}
+
+/// The policy for bundle paths: the reusable folders (protected names refused), their parent,
+/// nothing else.
+fn bundle_policy(rel: &Path) -> Decision {
+    if is_reusable(rel) {
+        workspace_policy(rel)
+    } else if is_bundle_dir(rel) {
+        Decision::Keep
+    } else {
+        Decision::Skip
     }
 }
 
-/// Copy the session's artifact files back to the host and merge its registry into the host's
-/// registry (synced from the files with `iteration`). Returns the updated host registry.
-pub async fn pull(
-    session: &Session,
-    workspace: &Path,
-    iteration: u32,
-) -> Result<Registry, SessionError> {
-    let options = ExtractOptions {
-        policy: Some(Box::new(|rel: &Path| Decision::keep_if(comes_back(rel)))),
-        ..ExtractOptions::default()
-    };
-    let src = format!("{WORKSPACE}/{HARNESS_DIR}");
-    session
-        .container()
-        .download_to(&src, workspace, options)
-        .await?;
-    let path = registry::registry_path(workspace);
-    let mut host = registry::load_registry(&path)
-        .map_err(harness_err)?
-        .registry;
-    if let Some(bytes) = session.read(".harnessgym/registry.json").await? {
-        match parse_registry_text(&String::from_utf8_lossy(&bytes), Path::new("registry.json")) {
-            Ok(agent) => {
-                for artifact in agent.registry.artifacts {
-                    add_or_update_artifact(&mut host, artifact);
-                }
+/// A session's bundle, held in a private staging directory of the host.
+#[derive(Debug)]
+pub struct SessionBundle {
+    staging: tempfile::TempDir,
+    /// Workspace-relative files and links of the bundle (UTF-8 names; others are refused).
+    pub files: Vec<String>,
+    /// Entries refused on the way out of the container.
+    pub refused: Vec<Refused>,
+    /// The session's registry.json, when it could be read and parsed.
+    pub registry: Option<Registry>,
+    /// Why the session's registry.json was not taken, when it was not.
+    pub registry_problem: Option<String>,
+}
+
+fn staging_err(source: std::io::Error) -> SessionError {
+    SessionError::Sandbox(SandboxError::HostIo {
+        action: "create a staging directory for",
+        path: "the session's bundle".into(),
+        source,
+    })
+}
+
+impl SessionBundle {
+    /// Download the session's reusable bundle and read its registry.
+    pub async fn download(session: &Session) -> Result<Self, SessionError> {
+        let staging = tempfile::tempdir().map_err(staging_err)?;
+        let options = ExtractOptions {
+            policy: Some(Box::new(bundle_policy)),
+            ..ExtractOptions::default()
+        };
+        let src = format!("{WORKSPACE}/{HARNESS_DIR}");
+        let report = match session
+            .container()
+            .download_to(&src, staging.path(), options)
+            .await
+        {
+            Ok(report) => report,
+            Err(SandboxError::Download { source, .. }) if source.is_not_found() => {
+                ExtractReport::default()
             }
-            Err(err) => tracing::warn!("ignoring the session's registry.json: {err}"),
+            Err(err) => return Err(err.into()),
+        };
+        let files = report
+            .written
+            .iter()
+            .filter_map(|p| p.to_str().map(str::to_string))
+            .collect();
+        let (registry, registry_problem) = read_registry(session).await?;
+        Ok(SessionBundle {
+            staging,
+            files,
+            refused: report.refused,
+            registry,
+            registry_problem,
+        })
+    }
+
+    /// The host registry with the session's entries merged in and the bundle's files synced
+    /// (new ones get `iteration`).
+    pub fn merged_registry(&self, host: &Registry, iteration: u32) -> Registry {
+        let mut merged = host.clone();
+        if let Some(agent) = &self.registry {
+            for artifact in &agent.artifacts {
+                add_or_update_artifact(&mut merged, artifact.clone());
+            }
+        }
+        sync_registry_from_paths(
+            &mut merged,
+            self.files.iter().map(String::as_str),
+            Some(i64::from(iteration)),
+        );
+        merged
+    }
+
+    /// Upload the bundle into a qualification container, with `registry` (quarantine marks
+    /// stripped: what was quarantined is tested again). Returns the files copied.
+    pub async fn push_into(
+        &self,
+        container: &Container,
+        registry: &Registry,
+    ) -> Result<Vec<String>, SessionError> {
+        if self.staging.path().join(HARNESS_DIR).is_dir() {
+            let filter = PackFilter {
+                include: Some(vec![PathBuf::from(HARNESS_DIR)]),
+                ..PackFilter::default()
+            };
+            container
+                .upload_dir(self.staging.path(), filter, WORKSPACE)
+                .await?;
+        }
+        let mut copy = registry.clone();
+        for artifact in &mut copy.artifacts {
+            artifact.metadata.remove("quarantined");
+            artifact.metadata.remove("quarantine");
+        }
+        let text = to_pretty_json(&copy).map_err(|e| SessionError::Harness {
+            what: "registry.json",
+            source: Box::new(e),
+        })?;
+        container
+            .write_file(
+                WORKSPACE,
+                ".harnessgym/registry.json",
+                format!("{text}\n").into_bytes(),
+                0o644,
+            )
+            .await?;
+        let mut copied: Vec<String> = self.files.clone();
+        copied.push(format!("{HARNESS_DIR}/registry.json"));
+        copied.sort();
+        Ok(copied)
+    }
+
+    /// Write the bundle's files into the host workspace (safe extraction again: the staging
+    /// copy already passed it once, and the host tree may differ from the staging tree).
+    pub fn write_to_host(&self, workspace: &Path) -> Result<ExtractReport, SessionError> {
+        let root = self.staging.path().to_path_buf();
+        if !root.join(HARNESS_DIR).is_dir() {
+            return Ok(ExtractReport::default());
+        }
+        let (reader, writer) = std::io::pipe().map_err(|source| {
+            SessionError::Sandbox(SandboxError::HostIo {
+                action: "open a pipe for",
+                path: root.clone(),
+                source,
+            })
+        })?;
+        let packer = std::thread::spawn(move || {
+            let filter = PackFilter {
+                include: Some(vec![PathBuf::from(HARNESS_DIR)]),
+                ..PackFilter::default()
+            };
+            pack_workspace(&root, &filter, writer)
+        });
+        let options = ExtractOptions {
+            policy: Some(Box::new(bundle_policy)),
+            ..ExtractOptions::default()
+        };
+        let extracted = extract_safe(reader, workspace, &options);
+        let packed = packer.join();
+        let report = extracted.map_err(|source| {
+            SessionError::Sandbox(SandboxError::Extract {
+                id: "staging".into(),
+                path: HARNESS_DIR.to_string(),
+                dest: workspace.to_path_buf(),
+                source,
+            })
+        })?;
+        match packed {
+            Ok(Ok(_)) => Ok(report),
+            Ok(Err(source)) => Err(SessionError::Sandbox(SandboxError::Pack {
+                path: self.staging.path().to_path_buf(),
+                source,
+            })),
+            Err(_) => Err(staging_err(std::io::Error::other("the packer panicked"))),
         }
     }
-    sync_registry_from_files(&mut host, workspace, Some(i64::from(iteration)))
-        .map_err(harness_err)?;
-    registry::save_registry(&path, &mut host).map_err(harness_err)?;
-    Ok(host)
 }
 
-fn harness_err(err: registry::RegistryError) -> SessionError {
-    SessionError::Harness {
-        what: "registry.json",
-        source: Box::new(err),
-    }
+/// The session's registry.json: parsed, or why not (a refused or malformed file is recorded,
+/// never fatal).
+async fn read_registry(
+    session: &Session,
+) -> Result<(Option<Registry>, Option<String>), SessionError> {
+    let path = format!("{WORKSPACE}/{HARNESS_DIR}/registry.json");
+    let read = session.container().read_file(&path, REGISTRY_LIMIT).await?;
+    Ok(match read {
+        FileRead::Missing => (None, None),
+        FileRead::Refused(why) => (None, Some(format!("registry.json refused: {why}"))),
+        FileRead::Data(bytes) => {
+            match parse_registry_text(&String::from_utf8_lossy(&bytes), Path::new("registry.json"))
+            {
+                Ok(loaded) => (Some(loaded.registry), None),
+                Err(err) => (None, Some(format!("registry.json ignored: {err}"))),
+            }
+        }
+    })
 }
 
 #[cfg(test)]
@@ -163,23 +273,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_artifacts_come_back() {
+    fn only_the_eight_artifact_folders_are_reusable() {
         for rel in [
-            ".harnessgym",
             ".harnessgym/tools/probe.py",
             ".harnessgym/skills/s/SKILL.md",
+            ".harnessgym/mcp/m/server.py",
         ] {
-            assert!(comes_back(Path::new(rel)), "{rel}");
+            assert!(is_reusable(Path::new(rel)), "{rel}");
+            assert_eq!(bundle_policy(Path::new(rel)), Decision::Keep);
         }
         for rel in [
             ".harnessgym/runs/r/result.json",
             ".harnessgym/registry.json",
             ".harnessgym/activation.json",
-            ".harnessgym/run.lock",
+            ".harnessgym/runtime/mcp_call.py",
             ".harnessgym/task_state/x",
             "kernel_ops.py",
         ] {
-            assert!(!comes_back(Path::new(rel)), "{rel}");
+            assert!(!is_reusable(Path::new(rel)), "{rel}");
+            assert_eq!(bundle_policy(Path::new(rel)), Decision::Skip, "{rel}");
         }
+        assert!(matches!(
+            bundle_policy(Path::new(".harnessgym/tools/.git/config")),
+            Decision::Refuse(_)
+        ));
     }
 }

@@ -367,8 +367,9 @@ impl Loop<'_> {
         Ok((reflection, build))
     }
 
-    /// After a build: artifacts back to the host, registry synced, qualification, post-build
-    /// activation, and the `tooling_built` promotion (reference §2.2 steps 17–19).
+    /// After a build: qualification of the session's bundle (which writes it to the host only
+    /// if it passed), the registry back into the session, post-build activation, and the
+    /// `tooling_built` promotion (reference §2.2 steps 17–19).
     async fn finalize(
         &mut self,
         session: &Session,
@@ -376,7 +377,6 @@ impl Loop<'_> {
         i: u32,
         build: &RunnerResult,
     ) -> Result<(), RunError> {
-        bundle::pull(session, &self.config.workspace, i).await?;
         let qualification = self.qualify(session, result, i, build).await?;
         bundle::push_registry(session, &self.config.workspace).await?;
         let report = self

@@ -4,6 +4,10 @@
 //! marks stripped), network off; activation runs there and is the test. A failure goes back to the
 //! session for a repair build, then the failing artifacts and this iteration's are quarantined —
 //! never older ones (fix 0f28973), and a broken skill is named (fix §14.16).
+//!
+//! The bundle under test is the session's (downloaded into a private staging directory), not the
+//! host's: only a bundle that passed — or every build with `--no-qualify-artifacts` — is written
+//! into the host workspace. A quarantined tool never touches the host tree.
 
 use std::path::PathBuf;
 
@@ -11,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::Loop;
 use super::activation::{self, ActivationTarget};
-use super::bundle;
+use super::bundle::SessionBundle;
 use super::error::RunError;
 use super::phases::{self, PhaseKind};
 use super::results::ResultFile;
@@ -39,14 +43,15 @@ impl Loop<'_> {
         i: u32,
         build: &RunnerResult,
     ) -> Result<Value, RunError> {
+        let (mut taken, mut registry) = self.take_bundle(session, result, i).await?;
         if !self.config.qualify_artifacts {
+            self.land(&taken, &mut registry, result)?;
             return Ok(json!({"status": "disabled", "iteration": i}));
         }
         let mut resume = build.session_id.clone();
         let attempts = self.config.artifact_repair_attempts + 1;
         for k in 1..=attempts {
-            let verdict = self.qualify_once(i, k).await?;
-            let mut registry = load(&self.config.workspace)?;
+            let verdict = self.qualify_once(i, k, &taken, &registry).await?;
             if verdict.passed {
                 let paths: Vec<String> =
                     registry.artifacts.iter().map(|a| a.path.clone()).collect();
@@ -57,7 +62,7 @@ impl Loop<'_> {
                     Some(&report_path),
                     Some(i64::from(i)),
                 );
-                save(&self.config.workspace, &mut registry)?;
+                self.land(&taken, &mut registry, result)?;
                 return self.conclude(verdict, "qualified_artifacts", paths);
             }
             let Some(session_id) = resume.clone().filter(|_| k < attempts) else {
@@ -68,13 +73,60 @@ impl Loop<'_> {
                 .repair(session, result, i, k, &verdict, &session_id)
                 .await?;
             resume = repair.session_id.clone().or(Some(session_id));
-            bundle::pull(session, &self.config.workspace, i).await?;
+            (taken, registry) = self.take_bundle(session, result, i).await?;
         }
         Ok(json!({"status": "failed", "iteration": i}))
     }
 
-    /// One clean-room activation of the current host bundle.
-    async fn qualify_once(&mut self, i: u32, k: u32) -> Result<Verdict, RunError> {
+    /// Download the session's bundle (recording what was refused) and the registry it makes
+    /// with the host's.
+    async fn take_bundle(
+        &mut self,
+        session: &Session,
+        result: &mut ResultFile,
+        i: u32,
+    ) -> Result<(SessionBundle, Registry), RunError> {
+        let taken = SessionBundle::download(session).await?;
+        for refused in &taken.refused {
+            let detail = format!("{}: {}", refused.path.display(), refused.reason);
+            result
+                .record_limit("bundle", "refused", &detail)
+                .map_err(|e| RunError::write("result.json", e))?;
+        }
+        if let Some(problem) = &taken.registry_problem {
+            result
+                .record_limit("bundle", "refused", problem)
+                .map_err(|e| RunError::write("result.json", e))?;
+        }
+        let registry = taken.merged_registry(&load(&self.config.workspace)?, i);
+        Ok((taken, registry))
+    }
+
+    /// Write a bundle that may land into the host workspace, and save its registry.
+    fn land(
+        &mut self,
+        taken: &SessionBundle,
+        registry: &mut Registry,
+        result: &mut ResultFile,
+    ) -> Result<(), RunError> {
+        let report = taken.write_to_host(&self.config.workspace)?;
+        for refused in &report.refused {
+            let detail = format!("{}: {}", refused.path.display(), refused.reason);
+            result
+                .record_limit("bundle", "refused", &detail)
+                .map_err(|e| RunError::write("result.json", e))?;
+        }
+        save(&self.config.workspace, registry)
+    }
+
+    /// One clean-room activation of the session's bundle.
+    async fn qualify_once(
+        &mut self,
+        i: u32,
+        k: u32,
+        taken: &SessionBundle,
+        registry: &Registry,
+    ) -> Result<Verdict, RunError> {
         let line = self
             .display
             .start(format!("  iteration {i} qualification {k}"), None);
@@ -84,7 +136,7 @@ impl Loop<'_> {
             .start(&self.baseline, &spec, Role::Scratch)
             .await?;
         let outcome = async {
-            let copied = bundle::push_reusable(&container, &self.config.workspace).await?;
+            let copied = taken.push_into(&container, registry).await?;
             let target = ActivationTarget {
                 run_id: &self.config.run_id,
                 iteration: i,
@@ -117,7 +169,7 @@ impl Loop<'_> {
             "quality_gate": activation_report["quality_gate"].clone(),
             "activation": activation_report,
             "failed_artifacts": activation_report["failed_artifacts"].clone(),
-            "registry_artifact_count": load(&self.config.workspace)?.artifacts.len(),
+            "registry_artifact_count": registry.artifacts.len(),
             "report_path": path.display().to_string(),
         });
         write_json_atomic(&path, &report).map_err(|e| RunError::write("qualification.json", e))?;

@@ -2,7 +2,7 @@
 //! baseline snapshot, `run_config.json`, the iterations, the final task files back to the host,
 //! `summary.json`.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::RunConfig;
 use super::checkpoint::Checkpoints;
@@ -15,7 +15,7 @@ use crate::harness::json::write_json_atomic;
 use crate::harness::optimization::PostResult;
 use crate::harness::registry;
 use crate::runner::Runner;
-use crate::sandbox::extract::{Decision, workspace_policy};
+use crate::sandbox::extract::{Decision, RefusalRecord, workspace_policy};
 use crate::sandbox::{DiskLimit, Enforcement, Engine};
 use crate::snapshot::{Snapshot, SnapshotStore, strategy};
 
@@ -42,6 +42,8 @@ pub struct Loop<'a> {
     pub(super) gate_lines: Vec<Value>,
     /// Every limit hit, for summary.json.
     pub(super) limit_lines: Vec<Value>,
+    /// What the final write-back did, for summary.json and the closing lines.
+    pub(super) write_back_counts: Option<Value>,
     /// The disk limit of every container, and how it is enforced.
     pub(super) disk: Option<DiskLimit>,
     /// `--protect`: evaluator paths scoring takes from the baseline.
@@ -143,6 +145,7 @@ async fn run_locked(
         usage_lines: Vec::new(),
         gate_lines: Vec::new(),
         limit_lines: Vec::new(),
+        write_back_counts: None,
         disk,
         protected,
     };
@@ -172,6 +175,20 @@ async fn run_locked(
         summary,
         run_dir: run.layout.run_dir(),
         final_result,
+    })
+}
+
+/// `write_back.json`: what the final write-back wrote, removed and refused (paths as bytes when
+/// they are not UTF-8), so a refused entry is visible and the run is never aborted by one.
+fn write_back_record(snapshot: &Snapshot, report: &crate::snapshot::WriteBackReport) -> Value {
+    let text = |p: &std::path::PathBuf| p.to_string_lossy().into_owned();
+    json!({
+        "format_version": summary::FORMAT_VERSION,
+        "snapshot": snapshot.name(),
+        "written": report.written.iter().map(text).collect::<Vec<_>>(),
+        "removed": report.removed.iter().map(text).collect::<Vec<_>>(),
+        "refused": report.refused.iter().cloned().map(RefusalRecord::from).collect::<Vec<_>>(),
+        "refused_below": report.refused_below,
     })
 }
 
@@ -320,7 +337,7 @@ impl Loop<'_> {
             usage_lines: self.usage_lines.clone(),
             gate_lines: self.gate_lines.clone(),
             limit_lines: self.limit_lines.clone(),
-            write_back: None,
+            write_back: self.write_back_counts.clone(),
         }
     }
 
@@ -337,10 +354,20 @@ impl Loop<'_> {
             .store
             .write_back(snapshot, &self.config.workspace, keep)
             .await?;
+        let record = write_back_record(snapshot, &report);
+        write_json_atomic(&self.layout.run_dir().join("write_back.json"), &record)
+            .map_err(|e| RunError::write("write_back.json", e))?;
+        self.write_back_counts = Some(json!({
+            "snapshot": snapshot.name(),
+            "written": report.written.len(),
+            "removed": report.removed.len(),
+            "refused": report.refused.len() + report.refused_below,
+        }));
         let word = format!(
-            "{} written, {} removed",
+            "{} written, {} removed, {} refused",
             report.written.len(),
-            report.removed.len()
+            report.removed.len(),
+            report.refused.len() + report.refused_below
         );
         self.display.finish(line, &word);
         Ok(report)
