@@ -90,11 +90,39 @@ impl fmt::Display for LoadWarning {
     }
 }
 
+/// Largest registry.json read (the reference's are kilobytes).
+pub const REGISTRY_LIMIT: u64 = 16 << 20;
+
+/// Reads a registry file without following a symlink, refusing anything but a regular file of at
+/// most [`REGISTRY_LIMIT`] bytes.
+fn read_capped(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    if meta.len() > REGISTRY_LIMIT {
+        return Err(io::Error::other(format!(
+            "{} bytes, more than the {REGISTRY_LIMIT}-byte limit",
+            meta.len()
+        )));
+    }
+    let mut text = String::new();
+    file.take(REGISTRY_LIMIT).read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// Loads `registry.json` at `path` (reference §3.2). A missing file is an empty registry. Python's
 /// `NaN`/`Infinity` tokens are accepted (read as `null`). Bad entries are skipped with a warning
-/// instead of failing the load.
+/// instead of failing the load. The file is never read through a symlink, and must be a regular
+/// file of at most [`REGISTRY_LIMIT`] bytes.
 pub fn load_registry(path: &Path) -> Result<LoadedRegistry, RegistryError> {
-    let text = match fs::read_to_string(path) {
+    let text = match read_capped(path) {
         Ok(text) => text,
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             return Ok(LoadedRegistry {
@@ -249,6 +277,31 @@ mod tests {
         let path = dir.path().join("registry.json");
         fs::write(&path, text).expect("seeds");
         load_registry(&path)
+    }
+
+    #[test]
+    fn a_registry_that_is_a_symlink_a_fifo_or_too_large_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outside = dir.path().join("outside.json");
+        std::fs::write(&outside, r#"{"artifacts": []}"#).expect("write");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&outside, &link).expect("symlink");
+        assert!(load_registry(&link).is_err(), "a symlink is not followed");
+        let fifo = dir.path().join("fifo.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        assert!(
+            load_registry(&fifo).is_err(),
+            "a FIFO is refused without blocking"
+        );
+        let big = dir.path().join("big.json");
+        let file = std::fs::File::create(&big).expect("create");
+        file.set_len(REGISTRY_LIMIT + 1).expect("sparse");
+        assert!(load_registry(&big).is_err(), "an oversized file is refused");
+        assert!(load_registry(&outside).is_ok());
     }
 
     #[test]
