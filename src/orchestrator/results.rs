@@ -17,7 +17,11 @@ use serde_json::{Value, json};
 
 use crate::harness::json::{parse_json_tolerant, to_pretty_json, type_name};
 use crate::harness::result::{ResultError, ResultMap, apply_update, write_result};
+use crate::sandbox::FileRead;
 use crate::session::{Session, SessionError};
+
+/// Largest result.json taken from a container.
+const RESULT_LIMIT: u64 = 16 << 20;
 
 /// One iteration's result.json.
 #[derive(Debug)]
@@ -73,8 +77,18 @@ impl ResultFile {
 
     /// Take in what the agent left in the container after `phase`.
     pub async fn pull(&mut self, session: &Session, phase: &str) -> Result<(), SessionError> {
-        let Some(bytes) = session.read(&self.rel).await? else {
-            return Ok(());
+        let bytes = match session.read_checked(&self.rel, RESULT_LIMIT).await? {
+            FileRead::Data(bytes) => bytes,
+            FileRead::Missing => return Ok(()),
+            FileRead::Refused(why) => {
+                self.record_error(phase, &format!("result.json refused: it is {why}"));
+                return write_result(&self.host, &self.current).map_err(|e| {
+                    SessionError::Harness {
+                        what: "result.json",
+                        source: Box::new(e),
+                    }
+                });
+            }
         };
         match parse_json_tolerant(&String::from_utf8_lossy(&bytes)) {
             Ok(Value::Object(map)) => {

@@ -144,6 +144,15 @@ impl Session {
         }
     }
 
+    /// A workspace file as the engine sees it: its bytes, missing, or refused (a symlink, not a
+    /// regular file, larger than `limit`) — for callers that record why.
+    pub async fn read_checked(&self, rel: &str, limit: u64) -> Result<FileRead, SessionError> {
+        Ok(self
+            .container
+            .read_file(&workspace_path(rel), limit)
+            .await?)
+    }
+
     /// Write a workspace file (`rel` relative to `/workspace`), owned by the agent user.
     pub async fn write(&self, rel: &str, bytes: Vec<u8>, mode: u32) -> Result<(), SessionError> {
         Ok(self
