@@ -170,6 +170,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "MODE")]
     pub network: Option<String>,
 
+    /// OCI runtime of every container (e.g. `runsc` for gVisor, once installed in the engine);
+    /// the engine's default (runc) when not given.
+    #[arg(long, value_name = "NAME")]
+    pub runtime: Option<String>,
+
     /// Most a container may write (`2g`, `500m`; `none` for no limit): the engine's storage
     /// quota where its storage driver has one, else a watchdog that stops the phase. A snapshot
     /// larger than this is refused.

@@ -186,6 +186,8 @@ pub struct RunConfig {
     pub limits: Limits,
     /// Session network.
     pub network: String,
+    /// OCI runtime of every container (`None`: the engine's default).
+    pub runtime: Option<String>,
     /// Most a container may write, in bytes (`None`: no limit).
     pub disk_limit: Option<u64>,
     /// Evaluator paths (globs) taken from the baseline when scoring.
@@ -257,6 +259,7 @@ impl RunConfig {
             image: args.image.unwrap_or_else(|| BASE_IMAGE.to_string()),
             limits: limits(args.cpus, &args.memory, args.pids_limit)?,
             network: args.network.unwrap_or_else(|| "none".to_string()),
+            runtime: args.runtime.filter(|r| !r.trim().is_empty()),
             disk_limit: disk_limit(&args.disk_limit)?,
             protect: protect_patterns(&args.protect)?,
             json: args.json,

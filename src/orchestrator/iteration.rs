@@ -192,6 +192,7 @@ impl Loop<'_> {
         spec.limits = self.config.limits;
         spec.env = self.container_env(i);
         spec.disk = self.disk;
+        spec.runtime = self.config.runtime.clone();
         spec
     }
 

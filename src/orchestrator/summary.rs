@@ -26,7 +26,6 @@ pub struct RunEnvironment<'a> {
 
 /// The run configuration as recorded.
 pub fn run_config(config: &RunConfig, env: &RunEnvironment<'_>) -> Value {
-    let (image_id, engine) = (env.image_id, env.engine);
     let seconds = |d: std::time::Duration| d.as_secs();
     json!({
         "run_id": config.run_id,
@@ -58,7 +57,15 @@ pub fn run_config(config: &RunConfig, env: &RunEnvironment<'_>) -> Value {
         "restore_best": config.restore_best,
         "qualify_artifacts": config.qualify_artifacts,
         "artifact_repair_attempts": config.artifact_repair_attempts,
-        "harnessgym": {
+        "harnessgym": harnessgym_block(config, env),
+    })
+}
+
+/// What reproduces the run beyond the reference's keys: versions, image, engine, limits,
+/// strategy.
+fn harnessgym_block(config: &RunConfig, env: &RunEnvironment<'_>) -> Value {
+    let (image_id, engine) = (env.image_id, env.engine);
+    json!({
             "format_version": FORMAT_VERSION,
             "version": env!("CARGO_PKG_VERSION"),
             "image": config.image,
@@ -78,9 +85,9 @@ pub fn run_config(config: &RunConfig, env: &RunEnvironment<'_>) -> Value {
                 },
             })),
             "protect": config.protect,
+            "runtime": config.runtime,
             "snapshot_strategy": env.strategy.0.name(),
             "snapshot_strategy_source": env.strategy.1.name(),
-        },
     })
 }
 

@@ -51,6 +51,8 @@ pub struct ContainerSpec {
     pub user: String,
     /// The most the container may write, and how that is enforced.
     pub disk: Option<super::disk::DiskLimit>,
+    /// The OCI runtime (`runsc` for gVisor); the engine's default when `None`.
+    pub runtime: Option<String>,
 }
 
 impl ContainerSpec {
@@ -64,6 +66,7 @@ impl ContainerSpec {
             labels: HashMap::new(),
             user: AGENT_USER.to_string(),
             disk: None,
+            runtime: None,
         }
     }
 
@@ -95,6 +98,7 @@ impl ContainerSpec {
             memory_swap: Some(self.limits.memory_bytes),
             nano_cpus: Some((self.limits.cpus * 1e9) as i64),
             network_mode: Some(self.network.clone()),
+            runtime: self.runtime.clone(),
             storage_opt: self
                 .disk
                 .filter(|d| d.enforcement == super::disk::Enforcement::Quota)
