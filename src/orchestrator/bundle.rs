@@ -13,10 +13,10 @@ use crate::harness::registry::{
     self, ArtifactKind, HARNESS_DIR, Registry, add_or_update_artifact, parse_registry_text,
     sync_registry_from_files,
 };
+use crate::layer::pack::PackFilter;
 use crate::sandbox::Container;
 use crate::sandbox::WORKSPACE;
 use crate::sandbox::extract::ExtractOptions;
-use crate::layer::pack::PackFilter;
 
 /// Host-owned files and run state that never come back from a container.
 const HOST_OWNED: &[&str] = &[
