@@ -3,5 +3,14 @@
 //! This module is a leaf: it knows files and tar, nothing of Docker or harnesses. The sandbox
 //! uses it to upload host trees; the snapshot module to make image layers; the in-container
 //! helper (`harnessgym internal ...`) to walk a workspace and stream what changed.
+//!
+//! - [`pack`]: a host tree as a deterministic tar (the baseline, bundle uploads).
+//! - [`manifest`]: the state of a tree at one moment ([`Manifest`]), and its binary form.
 
+mod error;
+pub mod manifest;
 pub mod pack;
+mod perm;
+
+pub use error::{LayerError, Refusal};
+pub use manifest::{EntryMeta, Kind, Listing, Manifest, Timestamp};
