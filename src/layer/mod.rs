@@ -6,11 +6,16 @@
 //!
 //! - [`pack`]: a host tree as a deterministic tar (the baseline, bundle uploads).
 //! - [`manifest`]: the state of a tree at one moment ([`Manifest`]), and its binary form.
+//! - [`diff`]: what changed since a manifest, as an OCI/Docker layer tar ([`write_layer`]).
 
+pub mod diff;
 mod error;
 pub mod manifest;
+mod names;
 pub mod pack;
 mod perm;
 
+pub use diff::{LayerOptions, LayerStats, write_layer};
 pub use error::{LayerError, Refusal};
 pub use manifest::{EntryMeta, Kind, Listing, Manifest, Timestamp};
+pub use names::{OPAQUE_MARKER, WHITEOUT_PREFIX, is_reserved};
