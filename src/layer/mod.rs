@@ -7,15 +7,21 @@
 //! - [`pack`]: a host tree as a deterministic tar (the baseline, bundle uploads).
 //! - [`manifest`]: the state of a tree at one moment ([`Manifest`]), and its binary form.
 //! - [`diff`]: what changed since a manifest, as an OCI/Docker layer tar ([`write_layer`]).
+//! - [`read`]: a layer tar checked as hostile input and listed ([`read_layer`]).
+//! - [`apply`]: a layer tar applied to a directory with overlay semantics ([`apply_layer`]).
 
+pub mod apply;
 pub mod diff;
 mod error;
 pub mod manifest;
 mod names;
 pub mod pack;
 mod perm;
+pub mod read;
 
+pub use apply::{ApplyStats, apply_layer};
 pub use diff::{LayerOptions, LayerStats, write_layer};
 pub use error::{LayerError, Refusal};
 pub use manifest::{EntryMeta, Kind, Listing, Manifest, Timestamp};
 pub use names::{OPAQUE_MARKER, WHITEOUT_PREFIX, is_reserved};
+pub use read::{EntryKind, LayerEntry, read_layer};
