@@ -18,6 +18,8 @@ mod names;
 pub mod pack;
 mod perm;
 pub mod read;
+#[cfg(test)]
+mod tests;
 
 pub use apply::{ApplyStats, apply_layer};
 pub use diff::{LayerOptions, LayerStats, write_layer};
