@@ -145,4 +145,12 @@ pub enum SnapshotCommand {
 pub enum InternalCommand {
     /// Activate the workspace's bundle and print the report (refuses outside a container).
     Activate(crate::activation::ActivateArgs),
+    /// Record the state of a directory tree as manifest bytes on stdout (refuses outside a
+    /// container).
+    Manifest(crate::layer::ManifestArgs),
+    /// Write what changed since the manifest on stdin as a layer tar on stdout, its stats as one
+    /// JSON line on stderr; exit code 3 over `--max-bytes` (refuses outside a container).
+    Layer(crate::layer::LayerArgs),
+    /// Apply the layer tar on stdin to a directory (refuses outside a container).
+    ApplyLayer(crate::layer::ApplyLayerArgs),
 }

@@ -9,8 +9,11 @@
 //! - [`diff`]: what changed since a manifest, as an OCI/Docker layer tar ([`write_layer`]).
 //! - [`read`]: a layer tar checked as hostile input and listed ([`read_layer`]).
 //! - [`apply`]: a layer tar applied to a directory with overlay semantics ([`apply_layer`]).
+//! - `cli`: `harnessgym internal {manifest, layer, apply-layer}`, run inside containers; the
+//!   only part that knows of the in-container marker.
 
 pub mod apply;
+mod cli;
 pub mod diff;
 mod error;
 pub mod manifest;
@@ -22,6 +25,7 @@ pub mod read;
 mod tests;
 
 pub use apply::{ApplyStats, apply_layer};
+pub use cli::{ApplyLayerArgs, LayerArgs, ManifestArgs, run_apply_layer, run_layer, run_manifest};
 pub use diff::{LayerOptions, LayerStats, write_layer};
 pub use error::{LayerError, Refusal};
 pub use manifest::{EntryMeta, Kind, Listing, Manifest, Timestamp};
