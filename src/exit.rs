@@ -13,3 +13,7 @@ pub const USAGE: u8 = 2;
 pub const ENGINE: u8 = 3;
 /// The user interrupted the command (Ctrl-C / SIGTERM); what it created was removed.
 pub const INTERRUPTED: u8 = 4;
+/// Only `harnessgym internal layer`, which runs inside a container and never talks to an engine:
+/// the layer's file contents exceed `--max-bytes` and no complete layer was written. It shares
+/// its number with [`ENGINE`] on purpose: the host reads it from that one subcommand only.
+pub const LAYER_TOO_LARGE: u8 = 3;

@@ -147,4 +147,12 @@ pub enum InternalCommand {
     Activate(crate::activation::ActivateArgs),
     /// Print how much the container's workload has written (the disk-limit watchdog).
     Usage(crate::layer::usage::UsageArgs),
+    /// Record the state of a directory tree as manifest bytes on stdout (refuses outside a
+    /// container).
+    Manifest(crate::layer::ManifestArgs),
+    /// Write what changed since the manifest on stdin as a layer tar on stdout, its stats as one
+    /// JSON line on stderr; exit code 3 over `--max-bytes` (refuses outside a container).
+    Layer(crate::layer::LayerArgs),
+    /// Apply the layer tar on stdin to a directory (refuses outside a container).
+    ApplyLayer(crate::layer::ApplyLayerArgs),
 }

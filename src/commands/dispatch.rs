@@ -49,6 +49,17 @@ async fn run(cli: Cli) -> ExitCode {
                 what: "measure the container's writes",
                 source: e,
             }),
+        // Synchronous and in-container: they block this worker thread. The host ends them with
+        // SIGKILL (`sandbox::exec`); a layer cut short lacks its trailer and is refused on read.
+        Command::Internal(InternalCommand::Manifest(args)) => {
+            crate::layer::run_manifest(&args).map_err(Into::into)
+        }
+        Command::Internal(InternalCommand::Layer(args)) => {
+            crate::layer::run_layer(&args).map_err(Into::into)
+        }
+        Command::Internal(InternalCommand::ApplyLayer(args)) => {
+            crate::layer::run_apply_layer(&args).map_err(Into::into)
+        }
         Command::Run(args) => run::run(&ctx, *args).await,
     };
     match result {

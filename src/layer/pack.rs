@@ -259,10 +259,11 @@ pub fn pack_workspace<W: Write>(
     Ok(stats)
 }
 
-/// The caller's writer, closed for good once packing has failed.
-struct Output<W> {
-    inner: W,
-    closed: bool,
+/// The caller's writer, closed for good once packing (or writing a layer) has failed: a tar
+/// builder would otherwise append a trailer, and its buffer flush, when dropped.
+pub(super) struct Output<W> {
+    pub(super) inner: W,
+    pub(super) closed: bool,
 }
 
 impl<W: Write> Write for Output<W> {
