@@ -328,9 +328,14 @@ pub enum SandboxError {
 impl Diagnose for SandboxError {
     fn exit_code(&self) -> u8 {
         match self {
+            // Failures of harnessgym's own work or of what a container handed back, not of the
+            // engine: exit 3 is kept for the engine itself.
             SandboxError::Pack { .. }
             | SandboxError::Extract { .. }
-            | SandboxError::HostIo { .. } => exit::FAILURE,
+            | SandboxError::HostIo { .. }
+            | SandboxError::Walk { .. }
+            | SandboxError::BadLayer { .. }
+            | SandboxError::ImageConfig { .. } => exit::FAILURE,
             SandboxError::ExecOutput { .. } => exit::FAILURE,
             _ => exit::ENGINE,
         }
