@@ -5,6 +5,7 @@
 mod activation;
 mod bundle;
 mod checkpoint;
+mod commits;
 mod config;
 mod display;
 mod error;

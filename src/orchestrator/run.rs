@@ -354,7 +354,9 @@ impl Loop<'_> {
             .store
             .write_back(snapshot, &self.config.workspace, keep)
             .await?;
-        let record = write_back_record(snapshot, &report);
+        let commits = self.save_agent_commits(snapshot).await;
+        let mut record = write_back_record(snapshot, &report);
+        record["agent_commits"] = json!(commits.as_ref().map(|p| p.display().to_string()));
         write_json_atomic(&self.layout.run_dir().join("write_back.json"), &record)
             .map_err(|e| RunError::write("write_back.json", e))?;
         self.write_back_counts = Some(json!({
@@ -362,6 +364,7 @@ impl Loop<'_> {
             "written": report.written.len(),
             "removed": report.removed.len(),
             "refused": report.refused.len() + report.refused_below,
+            "agent_commits": commits.map(|p| p.display().to_string()),
         }));
         let word = format!(
             "{} written, {} removed, {} refused",
