@@ -350,10 +350,11 @@ mod tests {
         assert_eq!(plan.dirs, vec![PathBuf::from("src")]);
         assert_eq!(
             plan.copy,
+            // Path order puts a directory's contents right after it: `src/a.py` before `src-old`.
             vec![
                 PathBuf::from("link"),
-                PathBuf::from("src-old"),
-                PathBuf::from("src/a.py")
+                PathBuf::from("src/a.py"),
+                PathBuf::from("src-old")
             ]
         );
         assert_eq!(plan.remove, vec![PathBuf::from("gone")]);
