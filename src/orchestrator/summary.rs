@@ -209,6 +209,7 @@ pub fn summary(
             "limits": facts.limit_lines,
             "write_back": facts.write_back,
             "wall_seconds": wall_seconds,
+            "engine_seconds": crate::sandbox::deadline::engine_time().as_secs_f64(),
             "timings": timings.iter().map(|(label, took)| json!({"step": label, "seconds": took.as_secs_f64()})).collect::<Vec<_>>(),
         },
     })

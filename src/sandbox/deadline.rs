@@ -18,12 +18,25 @@ pub const TRANSFER: Duration = Duration::from_secs(30 * 60);
 /// A graceful stop before the container is killed.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
+/// Nanoseconds spent waiting for the engine in this process (calls made through [`within`]).
+static ENGINE_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Time this process has spent waiting for engine calls so far (overlapping calls add up), so a
+/// run can say how much of its wall time was the engine's and how much its own.
+pub fn engine_time() -> Duration {
+    Duration::from_nanos(ENGINE_NANOS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// Run one engine call under a deadline, mapping both failure kinds into [`CallError`].
 pub async fn within<T, F>(budget: Duration, call: F) -> Result<T, CallError>
 where
     F: Future<Output = Result<T, bollard::errors::Error>>,
 {
-    match tokio::time::timeout(budget, call).await {
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(budget, call).await;
+    let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    ENGINE_NANOS.fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
+    match outcome {
         Ok(result) => result.map_err(CallError::Docker),
         Err(_) => Err(CallError::Deadline(budget)),
     }
