@@ -330,3 +330,44 @@ async fn a_limit_refuses_a_capture_larger_than_it() {
     session.remove().await.expect("remove");
     t.cleanup().await;
 }
+
+async fn hard_linked_change(strategy: Strategy, name: &str) {
+    let t = TestRun::new(name).await;
+    let host = tempfile::tempdir().expect("tempdir");
+    let records = tempfile::tempdir().expect("tempdir");
+    write(host.path(), "lib.py", "x = 1\n");
+    let store = store(&t, records.path(), strategy);
+    let baseline = store
+        .baseline(common::BASE, host.path(), Path::new(BIN))
+        .await
+        .expect("baseline");
+    let linked = layer(&t, &store, &baseline, "ln lib.py twin.py", "iteration-1").await;
+    let script = "python3 -c \"import os; st = os.stat('lib.py'); open('lib.py', 'r+b').write(b'yyyyyy'); os.utime('lib.py', ns=(st.st_atime_ns, st.st_mtime_ns))\"";
+    let changed = layer(&t, &store, &linked, script, "iteration-2").await;
+    let c = store
+        .start(&changed, &t.spec(), harnessgym::sandbox::Role::Test)
+        .await
+        .expect("start");
+    let out = c
+        .exec(&ExecSpec::shell(
+            "cat lib.py; echo; cat twin.py; echo; stat -c %h lib.py",
+            Duration::from_secs(20),
+        ))
+        .await
+        .expect("exec");
+    c.remove().await.expect("remove");
+    let text = out.stdout.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.first(), Some(&"yyyyyy"), "{text}");
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_hard_linked_file_changed_in_place_is_captured_by_load() {
+    hard_linked_change(Strategy::Load, "snap-hardlink-load").await;
+}
+
+#[tokio::test]
+async fn a_hard_linked_file_changed_in_place_is_captured_by_commit() {
+    hard_linked_change(Strategy::Commit, "snap-hardlink-commit").await;
+}

@@ -72,6 +72,32 @@ pub fn apply_layer<R: Read>(
     root: &Path,
     prefix: &[u8],
 ) -> Result<ApplyStats, LayerError> {
+    apply_layer_with(reader, root, prefix, ApplyOptions::default())
+}
+
+/// How [`apply_layer_with`] applies a layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// Give a file that replaces one with the same mtime (to the second) the next second. An
+    /// engine that commits by comparing size and mtime (the naive diff of drivers such as
+    /// fuse-overlayfs, which also ignores nanoseconds when either side has none) would otherwise
+    /// miss a same-size change whose mtime the agent set back — and drop the file from the
+    /// commit, breaking its hard links. The tar header has whole seconds only, so the
+    /// nanoseconds cannot carry the difference.
+    pub distinct_mtimes: bool,
+}
+
+/// [`apply_layer`] with options.
+///
+/// # Errors
+///
+/// As [`apply_layer`].
+pub fn apply_layer_with<R: Read>(
+    reader: R,
+    root: &Path,
+    prefix: &[u8],
+    options: ApplyOptions,
+) -> Result<ApplyStats, LayerError> {
     let meta = fs::symlink_metadata(root).map_err(|source| LayerError::Root {
         path: root.to_path_buf(),
         source,
@@ -83,6 +109,7 @@ pub fn apply_layer<R: Read>(
     }
     let mut applier = Applier {
         root,
+        options,
         as_root: perm::running_as_root(),
         written: HashSet::new(),
         dirs: Vec::new(),
@@ -108,6 +135,7 @@ struct DeferredDir {
 
 struct Applier<'a> {
     root: &'a Path,
+    options: ApplyOptions,
     as_root: bool,
     /// Paths this layer wrote (relative): opaque markers keep them, hardlinks may target files.
     written: HashSet<Vec<u8>>,
@@ -238,6 +266,10 @@ impl Applier<'_> {
             source,
         };
         let parent = host_path(self.root, names::split_last(rel).0);
+        let replaced_mtime = fs::symlink_metadata(&target)
+            .ok()
+            .filter(|m| m.is_file())
+            .and_then(|m| m.modified().ok());
         let mut temp = tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
             .tempfile_in(&parent)
@@ -249,7 +281,7 @@ impl Applier<'_> {
                 source: io::Error::new(io::ErrorKind::UnexpectedEof, "layer ended inside a file"),
             });
         }
-        self.set_file_meta(temp.as_file(), checked)
+        self.set_file_meta(temp.as_file(), checked, replaced_mtime)
             .map_err(|source| LayerError::SetMetadata {
                 path: target.clone(),
                 source,
@@ -263,12 +295,20 @@ impl Applier<'_> {
     }
 
     /// Owner (as root; before the mode, since `chown` clears set-id bits), mode and mtime.
-    fn set_file_meta(&self, file: &File, checked: &Checked) -> io::Result<()> {
+    fn set_file_meta(
+        &self,
+        file: &File,
+        checked: &Checked,
+        replaced: Option<SystemTime>,
+    ) -> io::Result<()> {
         if self.as_root {
             std::os::unix::fs::fchown(file, Some(checked.uid), Some(checked.gid))?;
         }
         file.set_permissions(Permissions::from_mode(checked.entry.mode))?;
-        let time = mtime(checked.mtime);
+        let mut time = mtime(checked.mtime);
+        if let Some(old) = replaced.filter(|_| self.options.distinct_mtimes) {
+            time = distinct_from(time, old);
+        }
         file.set_times(FileTimes::new().set_accessed(time).set_modified(time))
     }
 
@@ -408,6 +448,21 @@ impl Applier<'_> {
     }
 }
 
+/// `time` (whole seconds), or — when `old` falls in the same second — the next second.
+fn distinct_from(time: SystemTime, old: SystemTime) -> SystemTime {
+    let (Ok(new), Ok(before)) = (
+        time.duration_since(SystemTime::UNIX_EPOCH),
+        old.duration_since(SystemTime::UNIX_EPOCH),
+    ) else {
+        return time;
+    };
+    if new.as_secs() == before.as_secs() {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(new.as_secs() + 1)
+    } else {
+        time
+    }
+}
+
 fn mtime(secs: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH
         .checked_add(Duration::from_secs(secs))
@@ -435,5 +490,18 @@ fn copy(
                 source,
             })?;
         total += n as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replacement_in_the_same_second_moves_to_the_next_one() {
+        let at = |secs: u64, nanos: u32| SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
+        assert_eq!(distinct_from(at(100, 0), at(100, 0)), at(101, 0));
+        assert_eq!(distinct_from(at(100, 0), at(100, 5)), at(101, 0));
+        assert_eq!(distinct_from(at(100, 0), at(99, 0)), at(100, 0));
     }
 }

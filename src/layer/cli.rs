@@ -21,7 +21,7 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
-use super::{LayerError, LayerOptions, Manifest, apply_layer, diff};
+use super::{LayerError, LayerOptions, Manifest, diff};
 use crate::activation::{IN_CONTAINER_ENV, ensure_in_container};
 use crate::exit;
 
@@ -63,6 +63,11 @@ pub struct ApplyLayerArgs {
     /// The directory the layer's entries lie under, e.g. `workspace`.
     #[arg(long, value_name = "NAME")]
     pub prefix: OsString,
+
+    /// Give files that replace same-second files a distinct mtime (for a commit afterwards
+    /// on an engine that diffs by size and mtime).
+    #[arg(long)]
+    pub distinct_mtimes: bool,
 }
 
 /// Runs `harnessgym internal manifest`. Returns the exit code.
@@ -153,7 +158,10 @@ fn layer(
 
 fn apply(args: &ApplyLayerArgs, input: impl Read, mut err: impl Write) -> Result<u8, LayerError> {
     let prefix = args.prefix.clone().into_vec();
-    let stats = apply_layer(input, &args.root, &prefix)?;
+    let options = crate::layer::apply::ApplyOptions {
+        distinct_mtimes: args.distinct_mtimes,
+    };
+    let stats = crate::layer::apply::apply_layer_with(input, &args.root, &prefix, options)?;
     print_json(&mut err, &stats)?;
     Ok(exit::SUCCESS)
 }
@@ -261,6 +269,7 @@ mod tests {
         let apply_args = ApplyLayerArgs {
             root: dst.path().to_path_buf(),
             prefix: "workspace".into(),
+            distinct_mtimes: false,
         };
         apply(&apply_args, &tar[..], &mut err)?;
         assert_eq!(std::fs::read(dst.path().join("b"))?, b"two");

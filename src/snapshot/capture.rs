@@ -298,6 +298,8 @@ impl SnapshotStore {
                 WORKSPACE,
                 "--prefix",
                 PREFIX,
+                // The commit that follows may diff by size and mtime (naive-diff drivers).
+                "--distinct-mtimes",
             ];
             let mut exec = ExecSpec::new(argv, WALK_TIMEOUT);
             exec.env = vec![IN_CONTAINER.to_string()];

@@ -69,6 +69,11 @@ impl Snapshot {
         &self.reference
     }
 
+    /// Layers above the baseline in the engine's chain (a squash resets it to 1).
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
     /// Everything this state changed since the baseline.
     pub fn changes_since_baseline(&self) -> &ChangeSet {
         &self.since_baseline
@@ -139,6 +144,12 @@ impl SnapshotStore {
             max_depth,
             baseline: Arc::new(std::sync::OnceLock::new()),
         }
+    }
+
+    /// The same store with another bound on chain depth (tests squash short chains with it).
+    pub fn with_max_depth(mut self, depth: u32) -> Self {
+        self.max_depth = depth.max(1);
+        self
     }
 
     /// The engine.
