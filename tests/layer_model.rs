@@ -273,7 +273,7 @@ fn model_dump(tree: &Tree) -> Vec<String> {
 }
 
 fn dump_lines(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = text.lines().map(|l| l.replace(" 0o", " 0o")).collect();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines.sort();
     lines
 }

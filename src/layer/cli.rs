@@ -95,7 +95,7 @@ pub fn run_layer(args: &LayerArgs) -> Result<u8, LayerError> {
 ///
 /// # Errors
 ///
-/// [`LayerError::NotInContainer`] outside a container, and every error of [`apply_layer`].
+/// [`LayerError::NotInContainer`] outside a container, and every error of [`super::apply_layer`].
 pub fn run_apply_layer(args: &ApplyLayerArgs) -> Result<u8, LayerError> {
     in_container()?;
     apply(args, stdin()?, io::stderr().lock())

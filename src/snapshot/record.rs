@@ -18,7 +18,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// One snapshot as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotRecord {
-    /// [`FORMAT_VERSION`].
+    /// The record format version (1).
     pub format_version: u32,
     /// The run.
     pub run_id: String,

@@ -120,7 +120,7 @@ fn read_capped(path: &Path) -> io::Result<String> {
 /// Loads `registry.json` at `path` (reference §3.2). A missing file is an empty registry. Python's
 /// `NaN`/`Infinity` tokens are accepted (read as `null`). Bad entries are skipped with a warning
 /// instead of failing the load. The file is never read through a symlink, and must be a regular
-/// file of at most [`REGISTRY_LIMIT`] bytes.
+/// file of at most `REGISTRY_LIMIT` (16 MiB) bytes.
 pub fn load_registry(path: &Path) -> Result<LoadedRegistry, RegistryError> {
     let text = match read_capped(path) {
         Ok(text) => text,
