@@ -124,6 +124,37 @@ harnessgym: error: invalid value '-5s' for '--attempt-timeout <D>': a duration c
 }
 
 #[test]
+fn a_task_that_is_a_directory_says_so() {
+    let dir = tempdir();
+    std::fs::create_dir(dir.path().join("tasks")).expect("mkdir");
+    let out = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--runner",
+            "fake",
+            "--task",
+            "tasks",
+            "--workspace",
+            ".",
+        ],
+    );
+    assert_snapshot(
+        &Filters::new().path(dir.path(), "[WS]").snapshot(&out),
+        "exit: 2
+----- stdout -----
+----- stderr -----
+harnessgym: error: task [WS]/tasks is a directory, not a file
+  hint: pass the task file itself, e.g. `--task [WS]/tasks/task.md`, or the task as text with --task-text
+",
+    );
+    assert!(
+        !dir.path().join(".harnessgym").exists(),
+        "nothing is created"
+    );
+}
+
+#[test]
 fn help_and_version_are_unchanged() {
     let dir = tempdir();
     let out = run_in(dir.path(), &["--version"]);
