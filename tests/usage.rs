@@ -155,6 +155,39 @@ harnessgym: error: task [WS]/tasks is a directory, not a file
 }
 
 #[test]
+fn compare_is_not_in_this_version_yet() {
+    let dir = tempdir();
+    let expected = "exit: 2
+----- stdout -----
+----- stderr -----
+harnessgym: error: `harnessgym compare` is not in this version yet
+  hint: until it lands, compare with the reference HarnessGym 0.1.1; `harnessgym --help` lists what this version has
+";
+    for args in [
+        &["compare"][..],
+        &[
+            "compare",
+            "--workspace-template",
+            "t",
+            "--output-dir",
+            "o",
+            "--trials",
+            "3",
+        ],
+        &["compare", "--help"],
+        &["-v", "compare", "--no-require-active-harness", "-x"],
+    ] {
+        let out = run_in(dir.path(), args);
+        assert_snapshot(&Filters::new().snapshot(&out), expected);
+    }
+    let help = run_in(dir.path(), &["--help"]);
+    assert!(
+        !String::from_utf8_lossy(&help.stdout).contains("compare"),
+        "the placeholder is hidden from --help"
+    );
+}
+
+#[test]
 fn help_and_version_are_unchanged() {
     let dir = tempdir();
     let out = run_in(dir.path(), &["--version"]);

@@ -50,6 +50,7 @@ async fn run(cli: Cli) -> ExitCode {
                 source: e,
             }),
         Command::Run(args) => run::run(&ctx, *args).await,
+        Command::Compare(_) => Err(CommandError::NotYet { command: "compare" }),
     };
     match result {
         Ok(code) => ExitCode::from(code),
