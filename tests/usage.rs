@@ -201,3 +201,40 @@ fn help_and_version_are_unchanged() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("--attempt-timeout <D>"));
     assert!(out.stderr.is_empty());
 }
+
+#[test]
+fn doctor_with_an_unreachable_engine_does_not_point_at_itself() {
+    let dir = tempdir();
+    let out = run_in(
+        dir.path(),
+        &["--docker-host", "unix:///nonexistent.sock", "doctor"],
+    );
+    assert_snapshot(
+        &Filters::new().snapshot(&out),
+        "exit: 3
+----- stdout -----
+FAIL  engine         harnessgym: error: cannot reach the Docker engine at unix:///nonexistent.sock: is it running?   caused by: Socket not found: /nonexistent.sock
+hint: start the engine or set `--docker-host`/`DOCKER_HOST`
+----- stderr -----
+",
+    );
+}
+
+#[test]
+fn other_commands_with_an_unreachable_engine_point_at_doctor_in_the_hint() {
+    let dir = tempdir();
+    let out = run_in(
+        dir.path(),
+        &["--docker-host", "unix:///nonexistent.sock", "gc"],
+    );
+    assert_snapshot(
+        &Filters::new().snapshot(&out),
+        "exit: 3
+----- stdout -----
+----- stderr -----
+harnessgym: error: cannot reach the Docker engine at unix:///nonexistent.sock: is it running?
+  caused by: Socket not found: /nonexistent.sock
+  hint: start the engine (`sudo systemctl start docker`) or point `--docker-host`/`DOCKER_HOST` at its socket, e.g. `unix:///var/run/docker.sock`; `harnessgym doctor` checks the whole setup
+",
+    );
+}
