@@ -1,5 +1,7 @@
 //! What a new user meets first (issue 10 items 5 and 9), from the built binary: each message as
 //! a whole snapshot of exit code, stdout and stderr, with temporary paths filtered.
+//!
+//! Only the missing-image test talks to the Docker engine, and only to inspect an image.
 
 mod common;
 
@@ -237,4 +239,38 @@ harnessgym: error: cannot reach the Docker engine at unix:///nonexistent.sock: i
   hint: start the engine (`sudo systemctl start docker`) or point `--docker-host`/`DOCKER_HOST` at its socket, e.g. `unix:///var/run/docker.sock`; `harnessgym doctor` checks the whole setup
 ",
     );
+}
+
+#[test]
+fn a_missing_image_leaves_nothing_in_the_workspace() {
+    let dir = tempdir();
+    let ws = tempdir();
+    let out = run_in(
+        dir.path(),
+        &[
+            "run",
+            "--image",
+            "harnessgym/does-not-exist:1",
+            "--runner",
+            "fake",
+            "--task-text",
+            "x",
+            "--workspace",
+            &ws.path().display().to_string(),
+        ],
+    );
+    assert_snapshot(
+        &Filters::new().path(ws.path(), "[WS]").snapshot(&out),
+        "exit: 3
+----- stdout -----
+----- stderr -----
+harnessgym: error: image `harnessgym/does-not-exist:1` is not present in the Docker engine
+  hint: build the images with `harnessgym image build` (or `make image`)
+",
+    );
+    let left: Vec<_> = std::fs::read_dir(ws.path())
+        .expect("read the workspace")
+        .map(|entry| entry.map(|e| e.file_name()))
+        .collect();
+    assert!(left.is_empty(), "the workspace is untouched: {left:?}");
 }
