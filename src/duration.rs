@@ -5,7 +5,8 @@
 //! `--attempt-timeouts` (§1.1, `config.py:parse_timeout_list`). A duration is either all digits
 //! (seconds) or a concatenation of `<digits><unit?>` parts with unit `s`, `m`, `h` or `d` (no unit
 //! = seconds), summed in any order, after trimming and lower-casing. It must add up to more than
-//! zero. Everything else is rejected: spaces between parts, fractions, signs, unknown units.
+//! zero. Everything else is rejected: spaces between parts, fractions, signs, unknown units; a
+//! minus in front of a number is reported as negative, since that is what the user meant.
 //!
 //! Durations are whole seconds. The reference's programmatic int/float inputs do not exist here:
 //! every value comes from a string (a flag or a config file).
@@ -26,6 +27,12 @@ pub enum DurationError {
     /// The value was empty or only whitespace.
     #[error("duration is empty")]
     Empty,
+    /// The value has a minus sign in front of a number (`-5s`).
+    #[error("duration {value:?} is negative")]
+    Negative {
+        /// The value as given.
+        value: String,
+    },
     /// The value is not digits-and-units (a space, a fraction, a sign, an unknown unit...).
     #[error("invalid duration {value:?}")]
     Invalid {
@@ -74,6 +81,14 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
     let too_large = || DurationError::TooLarge {
         value: input.to_owned(),
     };
+    if raw
+        .strip_prefix('-')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    {
+        return Err(DurationError::Negative {
+            value: input.to_owned(),
+        });
+    }
     let bytes = raw.as_bytes();
     let mut total: u64 = 0;
     let mut index = 0;
@@ -134,24 +149,38 @@ pub fn parse_duration_list(input: &str) -> Result<Vec<Duration>, DurationError> 
         .collect()
 }
 
-/// Clap `value_parser` for a duration flag. The error is one sentence naming the value and the
-/// accepted format.
+/// Clap `value_parser` for a duration flag. Clap names the flag and the value
+/// (`invalid value '-5s' for '--attempt-timeout <D>': ...`), so the error says only what is wrong
+/// with it, in one sentence, and the accepted format.
 pub fn parse_duration_arg(input: &str) -> Result<Duration, String> {
-    parse_duration(input)
-        .map_err(|_| format!("invalid duration {input:?}: expected {ACCEPTED_FORMAT}"))
+    parse_duration(input).map_err(|error| problem(&error))
 }
 
 /// Clap `value_parser` for `--attempt-timeouts`. The error is one sentence naming the bad entry or
 /// the empty list.
 pub fn parse_duration_list_arg(input: &str) -> Result<Vec<Duration>, String> {
     parse_duration_list(input).map_err(|error| match error {
-        DurationError::ListEntry { entry, .. } => {
-            format!("invalid duration {entry:?} in list {input:?}: expected {ACCEPTED_FORMAT}")
+        DurationError::ListEntry { entry, source } => {
+            format!("entry {entry:?}: {}", problem(&source))
         }
         _ => format!(
-            "duration list {input:?} has no entries: expected comma-separated durations, each {ACCEPTED_FORMAT}"
+            "the list has no entries: expected comma-separated durations, each {ACCEPTED_FORMAT}"
         ),
     })
+}
+
+/// What is wrong with one duration, for a message that already shows the value.
+fn problem(error: &DurationError) -> String {
+    let what = match error {
+        DurationError::Empty => "a duration cannot be empty",
+        DurationError::Negative { .. } => "a duration cannot be negative",
+        DurationError::Zero { .. } => "a duration must be more than zero",
+        DurationError::TooLarge { .. } => "the duration is too large",
+        DurationError::Invalid { .. }
+        | DurationError::EmptyList { .. }
+        | DurationError::ListEntry { .. } => "not a duration",
+    };
+    format!("{what}; expected {ACCEPTED_FORMAT}")
 }
 
 /// The attempt budget of a 1-based `iteration`: entry `min(iteration - 1, len - 1)` of the schedule
@@ -244,7 +273,7 @@ mod tests {
     #[test]
     fn rejects_malformed_values() {
         for value in [
-            "abc", "1x", "1m 2s", "1.5m", "-1", "-5m", "+5", "m", "5mm", "1h-30m", "1_000", "٣",
+            "abc", "1x", "1m 2s", "1.5m", "-", "-m", "+5", "m", "5mm", "1h-30m", "1_000", "٣",
         ] {
             assert_eq!(
                 parse_duration(value),
@@ -252,6 +281,19 @@ mod tests {
                     value: value.to_owned()
                 }),
                 "{value:?} should be invalid"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_negative_values_as_negative() {
+        for value in ["-1", "-5m", " -5s", "-0", "-1h30m", "-1x"] {
+            assert_eq!(
+                parse_duration(value),
+                Err(DurationError::Negative {
+                    value: value.to_owned()
+                }),
+                "{value:?} should be negative"
             );
         }
     }
@@ -323,19 +365,40 @@ mod tests {
     }
 
     #[test]
-    fn arg_parser_errors_are_one_sentence() {
+    fn arg_parser_errors_say_what_is_wrong_in_one_sentence() {
         let message = parse_duration_arg("1.5m").expect_err("should fail");
         assert!(
-            message.starts_with("invalid duration \"1.5m\": expected a whole number of seconds")
+            message.starts_with("not a duration; expected a whole number of seconds"),
+            "{message}"
         );
         assert!(message.contains("`1h30m`"));
         assert!(!message.contains('\n'));
         assert_eq!(parse_duration_arg("2m"), Ok(Duration::from_secs(120)));
+        for (value, start) in [
+            ("-5s", "a duration cannot be negative; expected "),
+            ("0m", "a duration must be more than zero; expected "),
+            ("  ", "a duration cannot be empty; expected "),
+            (
+                "99999999999999999999d",
+                "the duration is too large; expected ",
+            ),
+        ] {
+            let message = parse_duration_arg(value).expect_err("should fail");
+            assert!(message.starts_with(start), "{value:?}: {message}");
+        }
 
         let message = parse_duration_list_arg("5s,x").expect_err("should fail");
-        assert!(message.starts_with("invalid duration \"x\" in list \"5s,x\": expected"));
+        assert!(
+            message.starts_with("entry \"x\": not a duration; expected"),
+            "{message}"
+        );
+        let message = parse_duration_list_arg("5s,-2m").expect_err("should fail");
+        assert!(
+            message.starts_with("entry \"-2m\": a duration cannot be negative"),
+            "{message}"
+        );
         let message = parse_duration_list_arg(",").expect_err("should fail");
-        assert!(message.starts_with("duration list \",\" has no entries"));
+        assert!(message.starts_with("the list has no entries"), "{message}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod image;
 pub mod layer;
 pub mod mcp;
 pub mod orchestrator;
+pub mod process;
 pub mod progress;
 pub mod runner;
 pub mod sandbox;

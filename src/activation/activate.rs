@@ -255,7 +255,13 @@ fn write_wiring(
             });
         }
     };
-    if let Some(text) = wiring::codex_config(existing.as_deref(), active, &helper) {
+    let updated = wiring::codex_config(existing.as_deref(), active, &helper).map_err(|source| {
+        ActivationError::RenderToml {
+            path: codex_path.clone(),
+            source,
+        }
+    })?;
+    if let Some(text) = updated {
         write_text_atomic(&codex_path, &text, 0o644)?;
     }
     let claude_path = workspace.join(wiring::CLAUDE_CONFIG_PATH);

@@ -65,6 +65,15 @@ pub enum ActivationError {
         #[source]
         source: JsonError,
     },
+    /// `.codex/config.toml`'s generated block could not be rendered.
+    #[error("failed to render the MCP servers for {path}")]
+    RenderToml {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML writer refused.
+        #[source]
+        source: toml::ser::Error,
+    },
     /// The report could not be turned into JSON.
     #[error("failed to convert the activation report to json")]
     Serialize(#[source] serde_json::Error),

@@ -2,9 +2,8 @@
 //!
 //! The manifest's `self_test` command runs without a shell, in its working directory, with the
 //! inherited environment plus the given variables, stdin closed, and in a process group of its
-//! own. When the timeout expires the whole group is killed (`kill -KILL -- -<pgid>`, since the
-//! crate has no `unsafe` to call `killpg`), and it is killed as well after a normal exit so no
-//! background process of a test outlives it. Output is kept in bounded memory and truncated to
+//! own. When the timeout expires the whole group is killed ([`crate::process::signal_group`]),
+//! and it is killed as well after a normal exit so no background process of a test outlives it. Output is kept in bounded memory and truncated to
 //! [`OUTPUT_LIMIT_CHARS`] characters plus [`TRUNCATION_MARKER`], as the reference does.
 //!
 //! This spawns generated code: it runs only inside a container (see [`super::activate`]).
@@ -20,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinHandle;
 
 use super::manifest::McpServer;
+use crate::process::{Signal, signal_group};
 
 /// Characters of stdout or stderr kept in a result.
 pub const OUTPUT_LIMIT_CHARS: usize = 8000;
@@ -180,8 +180,10 @@ pub async fn run_self_test(request: &SelfTestRequest<'_>) -> SelfTestResult {
 async fn wait_then_kill_group(child: &mut tokio::process::Child, timeout: Duration) -> Ended {
     let pgid = child.id();
     let waited = tokio::time::timeout(timeout, child.wait()).await;
-    if let Some(pgid) = pgid {
-        kill_group(pgid).await;
+    if let Some(pgid) = pgid
+        && let Err(error) = signal_group(pgid, Signal::Kill)
+    {
+        tracing::warn!("could not kill self-test process group {pgid}: {error}");
     }
     match waited {
         Ok(Ok(status)) => Ended::Exited(status),
@@ -243,20 +245,6 @@ fn seconds_text(duration: Duration) -> String {
     }
 }
 
-/// Kills every process of the group `pgid`. A group that is already gone is not an error.
-async fn kill_group(pgid: u32) {
-    let killed = tokio::process::Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .await;
-    if let Err(error) = killed {
-        tracing::warn!("could not run `kill` for self-test process group {pgid}: {error}");
-    }
-}
-
 /// Waits a little for the output pipes to close (a process that left the group may hold them)
 /// and stops reading after that.
 async fn drain(pumps: Vec<JoinHandle<()>>) {
@@ -312,6 +300,52 @@ pub fn truncate_output(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Runs `script` with `sh -c` in a temporary directory; the script writes the pid of a
+    /// background `sleep` to `pid`. Returns the result and whether that sleep is still alive.
+    async fn run_script(script: &str, timeout: Duration) -> (SelfTestResult, bool) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let command = ["sh".to_owned(), "-c".to_owned(), script.to_owned()];
+        let request = SelfTestRequest {
+            command: &command,
+            cwd: dir.path(),
+            timeout,
+            env: &[],
+        };
+        let result = run_self_test(&request).await;
+        let pid = std::fs::read_to_string(dir.path().join("pid")).expect("the script wrote pid");
+        let stat = format!("/proc/{}/stat", pid.trim());
+        let mut alive = true;
+        for _ in 0..100 {
+            let state = std::fs::read_to_string(&stat).ok().and_then(|text| {
+                let rest = text.rsplit_once(") ")?.1.to_owned();
+                rest.chars().next()
+            });
+            alive = state.is_some_and(|s| s != 'Z' && s != 'X');
+            if !alive {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        (result, alive)
+    }
+
+    #[tokio::test]
+    async fn the_whole_group_is_killed_after_a_pass_and_at_the_timeout() {
+        let (result, alive) = run_script("sleep 60 & echo $! > pid", Duration::from_secs(10)).await;
+        assert_eq!(result.status, SelfTestStatus::Passed, "{}", result.message);
+        assert!(!alive, "a background process of a passing test is killed");
+
+        let started = std::time::Instant::now();
+        let (result, alive) = run_script(
+            "sleep 60 & echo $! > pid; sleep 60",
+            Duration::from_millis(300),
+        )
+        .await;
+        assert_eq!(result.status, SelfTestStatus::Timeout, "{}", result.message);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(!alive, "the timed-out test's group is killed");
+    }
 
     #[test]
     fn truncation_keeps_8000_characters() {

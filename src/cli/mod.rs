@@ -59,6 +59,18 @@ pub enum Command {
     /// Commands the host runs inside containers (not for direct use).
     #[command(subcommand, hide = true)]
     Internal(InternalCommand),
+    /// The reference's `compare`, not in this version yet: it takes any arguments and says so,
+    /// rather than failing as an unknown command.
+    #[command(hide = true, disable_help_flag = true, disable_version_flag = true)]
+    Compare(NotYetArgs),
+}
+
+/// The arguments of a command that is not in this version yet: anything, ignored.
+#[derive(Debug, Args)]
+pub struct NotYetArgs {
+    /// Whatever was typed after the command name.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<String>,
 }
 
 /// `harnessgym image ...`.

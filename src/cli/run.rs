@@ -2,6 +2,9 @@
 //!
 //! Real-runner flags arrive with their runners; until then they are not accepted, so no flag is
 //! silently ignored.
+//!
+//! Duration flags take a value that starts with `-` (`allow_hyphen_values`), so `-5s` reaches the
+//! duration parser and is refused as negative instead of being read as an unknown flag.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -66,19 +69,19 @@ pub struct RunArgs {
     pub iterations: u32,
 
     /// Attempt-phase timeout (e.g. `45m`, `1h30m`, `90` = seconds).
-    #[arg(long, value_name = "D", default_value = "45m", value_parser = parse_duration_arg)]
+    #[arg(long, value_name = "D", default_value = "45m", value_parser = parse_duration_arg, allow_hyphen_values = true)]
     pub attempt_timeout: Duration,
 
     /// Per-iteration attempt budgets, comma separated (`10m,20m`); the last one repeats.
-    #[arg(long, value_name = "LIST", value_parser = parse_schedule)]
+    #[arg(long, value_name = "LIST", value_parser = parse_schedule, allow_hyphen_values = true)]
     pub attempt_timeouts: Option<Schedule>,
 
     /// Build-phase timeout, also used for every repair build.
-    #[arg(long, value_name = "D", default_value = "20m", value_parser = parse_duration_arg)]
+    #[arg(long, value_name = "D", default_value = "20m", value_parser = parse_duration_arg, allow_hyphen_values = true)]
     pub build_timeout: Duration,
 
     /// Reflection-phase timeout (default: the build timeout).
-    #[arg(long, value_name = "D", value_parser = parse_duration_arg)]
+    #[arg(long, value_name = "D", value_parser = parse_duration_arg, allow_hyphen_values = true)]
     pub reflection_timeout: Option<Duration>,
 
     /// Agent backend.
@@ -135,7 +138,7 @@ pub struct RunArgs {
     pub post_attempt_score_key: Option<String>,
 
     /// Timeout of the post-attempt command (the whole process tree is killed).
-    #[arg(long, value_name = "D", default_value = "2m", value_parser = parse_duration_arg)]
+    #[arg(long, value_name = "D", default_value = "2m", value_parser = parse_duration_arg, allow_hyphen_values = true)]
     pub post_attempt_timeout: Duration,
 
     /// Score the untouched workspace first, report improvement, keep the best workspace.

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, Parser as _};
 
 use super::context::Context;
 use super::error::CommandError;
@@ -61,6 +61,7 @@ async fn run(cli: Cli) -> ExitCode {
             crate::layer::run_apply_layer(&args).map_err(Into::into)
         }
         Command::Run(args) => run::run(&ctx, *args).await,
+        Command::Compare(_) => Err(CommandError::NotYet { command: "compare" }),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -68,16 +69,16 @@ async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// `--help` and `--version` print as clap renders them; a usage error is one line like every
-/// other failure, then a hint.
+/// `--help` and `--version` print as clap renders them. Any other parse failure prints clap's
+/// whole message (what is missing, the valid values, its tips, the usage line) after our
+/// `harnessgym: error:` prefix, then a hint naming the help of the command being parsed.
 fn usage_error(err: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(
         err.kind(),
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-    ) || matches!(
-        err.kind(),
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
         let _ = err.print();
         return ExitCode::from(if err.use_stderr() {
@@ -86,12 +87,42 @@ fn usage_error(err: &clap::Error) -> ExitCode {
             crate::exit::SUCCESS
         });
     }
-    let rendered = err.render().to_string();
-    let first = rendered.lines().next().unwrap_or_default();
-    let message = first.strip_prefix("error: ").unwrap_or(first);
-    eprintln!("harnessgym: error: {message}");
-    eprintln!("  hint: see `harnessgym --help` or `harnessgym <command> --help`");
+    let args: Vec<String> = std::env::args_os()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    eprint!("{}", render_usage_error(err, &args));
     ExitCode::from(crate::exit::USAGE)
+}
+
+/// The closing line of clap's message; our hint says the same, naming the subcommand.
+const CLAP_MORE_INFO: &str = "For more information, try '--help'.";
+
+/// clap's rendered error (plain text) under our prefix, its closing pointer to `--help` replaced
+/// by a hint naming the help of the (sub)command that `args` were for.
+fn render_usage_error(err: &clap::Error, args: &[String]) -> String {
+    let rendered = err.render().to_string();
+    let body = rendered.trim_end();
+    let body = body.strip_prefix("error: ").unwrap_or(body);
+    let body = body.strip_suffix(CLAP_MORE_INFO).unwrap_or(body).trim_end();
+    format!(
+        "harnessgym: error: {body}\n\n  hint: see `{} --help` for every flag and its values\n",
+        command_path(args)
+    )
+}
+
+/// `harnessgym image build` for `harnessgym -v image build --force x`: the binary's name and each
+/// word of `args` (after the binary) that names a subcommand of the one before it.
+fn command_path(args: &[String]) -> String {
+    let mut command = Cli::command();
+    let mut path = vec![command.get_name().to_string()];
+    for arg in args.iter().skip(1) {
+        let Some(sub) = command.find_subcommand(arg).cloned() else {
+            continue;
+        };
+        path.push(sub.get_name().to_string());
+        command = sub;
+    }
+    path.join(" ")
 }
 
 fn report(err: &CommandError) -> ExitCode {
@@ -120,4 +151,44 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .with_target(false)
         .without_time()
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(args: &[&str]) -> String {
+        let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+        let err = Cli::try_parse_from(&args).expect_err("a usage error");
+        render_usage_error(&err, &args)
+    }
+
+    #[test]
+    fn the_hint_names_the_subcommand_being_parsed() {
+        assert_eq!(command_path(&["harnessgym".into()]), "harnessgym");
+        let args = ["harnessgym", "-v", "image", "build", "--force", "run"].map(String::from);
+        assert_eq!(command_path(&args), "harnessgym image build");
+        let text = usage(&["harnessgym", "run", "--runner", "nope", "--task-text", "x"]);
+        assert!(
+            text.ends_with(
+                "\n\n  hint: see `harnessgym run --help` for every flag and its values\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn clap_whole_message_is_kept_under_our_prefix() {
+        let text = usage(&["harnessgym", "run", "--workspace", "w"]);
+        assert!(
+            text.starts_with(
+                "harnessgym: error: the following required arguments were not provided:\n  --runner <RUNNER>\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\nUsage: harnessgym run "), "{text}");
+        assert!(!text.contains(CLAP_MORE_INFO), "{text}");
+        let text = usage(&["harnessgym", "image", "bild"]);
+        assert!(text.contains("tip: "), "clap's tips are kept: {text}");
+    }
 }

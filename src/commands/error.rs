@@ -31,6 +31,12 @@ pub enum CommandError {
         /// Snapshot name.
         name: String,
     },
+    /// A command of the reference that this version does not have yet.
+    #[error("`harnessgym {command}` is not in this version yet")]
+    NotYet {
+        /// The command's name.
+        command: &'static str,
+    },
     /// The user pressed Ctrl-C or sent SIGTERM.
     #[error("interrupted; removed the containers this command had created")]
     Interrupted,
@@ -57,7 +63,7 @@ impl Diagnose for CommandError {
             CommandError::Activation(err) => err.exit_code(),
             CommandError::Layer(err) => err.exit_code(),
             CommandError::Interrupted => exit::INTERRUPTED,
-            CommandError::NoSnapshot { .. } => exit::USAGE,
+            CommandError::NoSnapshot { .. } | CommandError::NotYet { .. } => exit::USAGE,
             CommandError::Runtime(_) | CommandError::Internal { .. } => exit::FAILURE,
         }
     }
@@ -72,6 +78,9 @@ impl Diagnose for CommandError {
             CommandError::NoSnapshot { .. } => {
                 Some("`harnessgym snapshot list --run <id>` shows the names".into())
             }
+            CommandError::NotYet { .. } => Some(
+                "until it lands, compare with the reference HarnessGym 0.1.1; `harnessgym --help` lists what this version has".into(),
+            ),
             _ => None,
         }
     }

@@ -1,10 +1,9 @@
 //! A wrapped MCP server process: spawned without a shell in its own process group, its stderr
 //! drained (forwarded or not) into a bounded tail, and terminated as a group.
 //!
-//! Termination closes the server's stdin, sends SIGTERM to the process group, waits up to the
-//! grace period, then sends SIGKILL to the group — also when the leader already exited, so a
-//! grandchild cannot outlive it. The crate has no `unsafe`, so signals go through the `kill`
-//! command; if it cannot run, only the leader is killed.
+//! Termination closes the server's stdin, then [`crate::process::stop_group`]: SIGTERM to the
+//! process group, up to the grace period, then SIGKILL to the group — also when the leader
+//! already exited, so a grandchild cannot outlive it.
 //!
 //! [`Connection`] is the client half used by the smoke test and `mcp-call`: send a message, then
 //! wait for the response carrying a given id, skipping notifications and other ids.
@@ -174,40 +173,13 @@ impl ServerProcess {
     pub async fn terminate(mut self) {
         drop(self.stdin.take());
         drop(self.stdout.take());
-        let exited = matches!(self.child.try_wait(), Ok(Some(_)));
-        if !exited {
-            self.signal("TERM").await;
-            let _ = tokio::time::timeout(TERMINATE_GRACE, self.child.wait()).await;
-        }
-        self.signal("KILL").await;
-        let _ = self.child.start_kill();
-        let _ = tokio::time::timeout(TERMINATE_GRACE, self.child.wait()).await;
+        crate::process::stop_group(&mut self.child, self.pgid, TERMINATE_GRACE).await;
         // A grandchild that escaped the group may still hold stderr open: do not wait for it.
         if tokio::time::timeout(Duration::from_millis(200), &mut self.stderr_task)
             .await
             .is_err()
         {
             self.stderr_task.abort();
-        }
-    }
-
-    async fn signal(&mut self, name: &str) {
-        let Some(pgid) = self.pgid else {
-            let _ = self.child.start_kill();
-            return;
-        };
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg("--")
-            .arg(format!("-{pgid}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .await;
-        if status.is_err() {
-            // No `kill` command: fall back to the leader alone.
-            let _ = self.child.start_kill();
         }
     }
 }

@@ -378,17 +378,7 @@ fn non_empty_string(value: Option<&Value>) -> Option<String> {
 
 /// `2026-05-19T04:00:00.123456Z`: UTC, microseconds, `Z`.
 pub fn format_created_at(moment: OffsetDateTime) -> String {
-    let utc = moment.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        utc.year(),
-        u8::from(utc.month()),
-        utc.day(),
-        utc.hour(),
-        utc.minute(),
-        utc.second(),
-        utc.microsecond()
-    )
+    crate::harness::time::format_utc_micros(moment)
 }
 
 /// Bytes of the compact JSON with sorted keys (`serde_json` maps are sorted in this build).

@@ -29,6 +29,12 @@ pub enum ConfigError {
         /// As given.
         path: PathBuf,
     },
+    /// `--task` names a directory.
+    #[error("task {path} is a directory, not a file")]
+    TaskIsDirectory {
+        /// The directory found.
+        path: PathBuf,
+    },
     /// The task file could not be read.
     #[error("failed to read the task file {path}")]
     TaskRead {
@@ -101,6 +107,10 @@ impl Diagnose for ConfigError {
             ConfigError::RunExists { .. } => {
                 Some("pick another --run-id, or leave it out to get a fresh one".into())
             }
+            ConfigError::TaskIsDirectory { path } => Some(format!(
+                "pass the task file itself, e.g. `--task {}`, or the task as text with --task-text",
+                path.join("task.md").display()
+            )),
             _ => None,
         }
     }
@@ -291,12 +301,14 @@ fn resolve_task(
     } else {
         vec![cwd.join(given), workspace.join(given)]
     };
-    let path = candidates
-        .into_iter()
-        .find(|p| p.is_file())
-        .ok_or_else(|| ConfigError::TaskMissing {
-            path: given.clone(),
-        })?;
+    let Some(path) = candidates.iter().find(|p| p.is_file()).cloned() else {
+        return Err(match candidates.into_iter().find(|p| p.is_dir()) {
+            Some(dir) => ConfigError::TaskIsDirectory { path: dir },
+            None => ConfigError::TaskMissing {
+                path: given.clone(),
+            },
+        });
+    };
     let path = path.canonicalize().unwrap_or(path);
     let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::TaskRead {
         path: path.clone(),

@@ -79,8 +79,12 @@ pub async fn run(
     quiet: bool,
     verbose: bool,
 ) -> Result<RunOutcome, RunError> {
+    // What can fail without touching the workspace goes first: a missing image or an engine
+    // that cannot answer must not leave a `.harnessgym/` (the lock's directory) behind.
+    let image_id = engine.require_image(&config.image).await?;
+    let info = engine.info().await?;
     let lock = WorkspaceLock::acquire(&config.workspace, &config.run_id)?;
-    let outcome = run_locked(config, engine, quiet, verbose).await;
+    let outcome = run_locked(config, engine, image_id, info, quiet, verbose).await;
     lock.release();
     outcome
 }
@@ -88,12 +92,11 @@ pub async fn run(
 async fn run_locked(
     config: &RunConfig,
     engine: &Engine,
+    image_id: String,
+    info: crate::sandbox::EngineInfo,
     quiet: bool,
     verbose: bool,
 ) -> Result<RunOutcome, RunError> {
-    // What can fail without touching the workspace goes first.
-    let image_id = engine.require_image(&config.image).await?;
-    let info = engine.info().await?;
     let layout = RunLayout::new(&config.workspace, &config.run_id);
     registry::ensure_harness_dirs(&config.workspace).map_err(RunError::Registry)?;
     let registry_path = registry::registry_path(&config.workspace);

@@ -49,7 +49,7 @@ pub enum SandboxError {
         source: bollard::errors::Error,
     },
     /// The engine did not answer a ping.
-    #[error("cannot reach the Docker engine at {host}: is it running? see `harnessgym doctor`")]
+    #[error("cannot reach the Docker engine at {host}: is it running?")]
     Unreachable {
         /// The host or socket that was tried.
         host: String,
@@ -344,7 +344,7 @@ impl Diagnose for SandboxError {
     fn hint(&self) -> Option<String> {
         match self {
             SandboxError::Unreachable { .. } => Some(
-                "start the engine (`sudo systemctl start docker`) or point `--docker-host`/`DOCKER_HOST` at its socket, e.g. `unix:///var/run/docker.sock`".into(),
+                "start the engine (`sudo systemctl start docker`) or point `--docker-host`/`DOCKER_HOST` at its socket, e.g. `unix:///var/run/docker.sock`; `harnessgym doctor` checks the whole setup".into(),
             ),
             SandboxError::BadHost { .. } => Some(
                 "pass `--docker-host unix:///var/run/docker.sock` (or unset `DOCKER_HOST` to use the local socket)".into(),

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use harnessgym::sandbox::{ContainerSpec, Engine, Selector, labels};
 
 pub mod shape;
+pub mod snapshot;
 
 /// The image every container test runs in.
 pub const BASE: &str = harnessgym::image::BASE_IMAGE;

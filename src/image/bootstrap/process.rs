@@ -153,31 +153,7 @@ fn log_line(line: &str) {
 /// SIGTERM the child's process group (debootstrap unmounts what it mounted on exit), then
 /// SIGKILL it after [`KILL_GRACE`].
 fn kill_group(child: &mut Child) {
-    let Ok(pgid) = libc::pid_t::try_from(child.id()) else {
-        let _ = child.kill();
-        return;
-    };
-    signal_group(pgid, libc::SIGTERM);
-    let deadline = Instant::now() + KILL_GRACE;
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    // Children of the leader may outlive it: kill the whole group either way.
-    signal_group(pgid, libc::SIGKILL);
-    let _ = child.wait();
-}
-
-#[expect(
-    unsafe_code,
-    reason = "kill(2) on a process group has no safe std wrapper"
-)]
-fn signal_group(pgid: libc::pid_t, signal: libc::c_int) {
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours; a negative pid names
-    // the process group we created with `process_group(0)` (pgid == the leader's pid).
-    let _ = unsafe { libc::kill(-pgid, signal) };
+    crate::process::stop_group_blocking(child, KILL_GRACE);
 }
 
 #[cfg(test)]
