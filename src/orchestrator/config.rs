@@ -35,6 +35,16 @@ pub enum ConfigError {
         /// The directory found.
         path: PathBuf,
     },
+    /// The task file is not one harnessgym reads (a link out of the workspace, not a regular
+    /// file, too large).
+    #[error("refused to read the task file {path}")]
+    TaskRefused {
+        /// As resolved.
+        path: PathBuf,
+        /// Which rule it broke.
+        #[source]
+        source: crate::hostfs::HostReadError,
+    },
     /// The task file could not be read.
     #[error("failed to read the task file {path}")]
     TaskRead {
@@ -309,17 +319,53 @@ fn resolve_task(
             },
         });
     };
-    let path = path.canonicalize().unwrap_or(path);
-    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::TaskRead {
-        path: path.clone(),
-        source,
-    })?;
+    let (text, path) = read_task(&path, workspace)?;
     if text.trim().is_empty() {
         return Err(ConfigError::EmptyTask {
             origin: format!("file {}", path.display()),
         });
     }
     Ok((text, Some(path)))
+}
+
+/// Largest task file read.
+const TASK_LIMIT: u64 = 16 << 20;
+
+/// The task file's text and real path. A file in the workspace (an earlier agent may have
+/// touched it) is read without following links out of the workspace; one the user named outside
+/// it is theirs. Either way: a regular file, at most [`TASK_LIMIT`] bytes.
+fn read_task(path: &Path, workspace: &Path) -> Result<(String, PathBuf), ConfigError> {
+    let parent = path
+        .parent()
+        .and_then(|p| p.canonicalize().ok())
+        .unwrap_or_default();
+    let name = path.file_name().map(PathBuf::from).unwrap_or_default();
+    let refused = |source| ConfigError::TaskRefused {
+        path: path.to_path_buf(),
+        source,
+    };
+    let (bytes, real) = match parent.strip_prefix(workspace) {
+        Ok(rel) => {
+            let rel = rel.join(&name);
+            let real = crate::hostfs::check_inside(workspace, &rel).map_err(refused)?;
+            let bytes =
+                crate::hostfs::read_workspace_file(workspace, &rel, TASK_LIMIT).map_err(refused)?;
+            (bytes, workspace.join(real))
+        }
+        Err(_) => {
+            let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+            let root = real.parent().unwrap_or(Path::new("/")).to_path_buf();
+            let leaf = real.file_name().map(PathBuf::from).unwrap_or_default();
+            let bytes =
+                crate::hostfs::read_workspace_file(&root, &leaf, TASK_LIMIT).map_err(refused)?;
+            (bytes, real)
+        }
+    };
+    let text = String::from_utf8(bytes).map_err(|e| ConfigError::TaskRead {
+        path: real.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+    })?;
+    Ok((text, real))
 }
 
 fn validate_run_id(id: String) -> Result<String, ConfigError> {
@@ -421,6 +467,26 @@ mod tests {
         for bad in ["", "g", "4x", "-1g", "0", "1.5g"] {
             assert_eq!(parse_size(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_task_file_linked_out_of_the_workspace_is_refused() {
+        let outside = tempfile::tempdir().expect("tempdir");
+        let ws = tempfile::tempdir().expect("tempdir");
+        let ws_path = ws.path().canonicalize().expect("canonical");
+        std::fs::write(outside.path().join("secret"), "host secret").expect("write");
+        std::fs::write(ws_path.join("real.md"), "the task").expect("write");
+        std::os::unix::fs::symlink(outside.path().join("secret"), ws_path.join("task.md"))
+            .expect("link");
+        std::os::unix::fs::symlink("real.md", ws_path.join("inside.md")).expect("link");
+        let refused = read_task(&ws_path.join("task.md"), &ws_path);
+        assert!(
+            matches!(refused, Err(ConfigError::TaskRefused { .. })),
+            "{refused:?}"
+        );
+        let (text, real) = read_task(&ws_path.join("inside.md"), &ws_path).expect("inside");
+        assert_eq!(text, "the task");
+        assert_eq!(real, ws_path.join("real.md"));
     }
 
     #[test]
