@@ -19,6 +19,7 @@ pub mod layer;
 pub mod mcp;
 pub mod orchestrator;
 pub mod progress;
+pub mod report;
 pub mod runner;
 pub mod sandbox;
 pub mod session;
