@@ -8,7 +8,7 @@ use clap::Parser as _;
 
 use super::context::Context;
 use super::error::CommandError;
-use super::{doctor, gc, image, mcp, run, snapshot};
+use super::{doctor, gc, image, inspect, mcp, run, snapshot};
 use crate::cli::{Cli, Command, InternalCommand};
 use crate::diagnostics::{Diagnose, render};
 
@@ -50,6 +50,9 @@ async fn run(cli: Cli) -> ExitCode {
                 source: e,
             }),
         Command::Run(args) => run::run(&ctx, *args).await,
+        // Files only: these never connect to the engine.
+        Command::Runs(args) => inspect::runs(&ctx, &args),
+        Command::Show(args) => inspect::show(&ctx, &args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -20,6 +20,9 @@ pub enum CommandError {
     /// A run failed.
     #[error(transparent)]
     Run(#[from] crate::orchestrator::RunError),
+    /// `runs`, `show` or `report` failed.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     /// No snapshot has that run id and name.
     #[error("run `{run}` has no snapshot named `{name}`")]
     NoSnapshot {
@@ -52,6 +55,7 @@ impl Diagnose for CommandError {
             CommandError::Image(err) => err.exit_code(),
             CommandError::Run(err) => err.exit_code(),
             CommandError::Activation(err) => err.exit_code(),
+            CommandError::Report(err) => err.exit_code(),
             CommandError::Interrupted => exit::INTERRUPTED,
             CommandError::NoSnapshot { .. } => exit::USAGE,
             CommandError::Runtime(_) | CommandError::Internal { .. } => exit::FAILURE,
@@ -64,6 +68,7 @@ impl Diagnose for CommandError {
             CommandError::Image(err) => err.hint(),
             CommandError::Run(err) => err.hint(),
             CommandError::Activation(err) => err.hint(),
+            CommandError::Report(err) => err.hint(),
             CommandError::NoSnapshot { .. } => {
                 Some("`harnessgym snapshot list --run <id>` shows the names".into())
             }
