@@ -1,4 +1,4 @@
-//! `harnessgym runs` and `show`: looking at runs and compares after the fact.
+//! `harnessgym runs`, `show` and `report`: looking at runs and compares after the fact.
 
 use std::path::PathBuf;
 
@@ -46,4 +46,30 @@ pub struct ShowArgs {
     /// Print the run and its iterations as one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `harnessgym report`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+For a run: score per iteration (baseline and best marked), phase durations as stacked bars, \
+the iteration table, and the workspace's registry with each artifact's qualification state. \
+For a compare: the verdict with its bootstrap interval, the per-group distributions of the \
+post score and of attempt time, and every trial with the reasons it does not count.
+
+The page is one file with inline CSS and SVG: no script, no network, nothing external; it \
+opens in any browser, offline. The same files give the same page, byte for byte.
+
+Example: harnessgym report 20260519T035754Z-1a2b3c4d -o report.html")]
+pub struct ReportArgs {
+    /// A run id, a run directory, or a compare's output directory.
+    #[arg(value_name = "RUN|COMPARE_DIR")]
+    pub target: String,
+
+    /// The HTML file to write (`-` for standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// The workspace whose runs a run id names.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub workspace: PathBuf,
 }

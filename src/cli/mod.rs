@@ -10,7 +10,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 mod inspect;
 mod run;
 
-pub use inspect::{RunsArgs, ShowArgs};
+pub use inspect::{ReportArgs, RunsArgs, ShowArgs};
 pub use run::{DepthChoice, RunArgs, RunnerChoice, Schedule, TaskStateChoice};
 
 /// Make coding agents better at hard tasks by making them build their own tooling — with every
@@ -60,6 +60,8 @@ pub enum Command {
     Runs(RunsArgs),
     /// Show one run's iterations: status, score, phase times, qualification, tools.
     Show(ShowArgs),
+    /// Write a self-contained HTML report with charts of a run or a compare.
+    Report(ReportArgs),
     /// The MCP helpers that run inside containers (`mcp-proxy`, `mcp-bridge`, `mcp-call`).
     #[command(flatten)]
     Mcp(crate::mcp::McpCommand),

@@ -53,6 +53,7 @@ async fn run(cli: Cli) -> ExitCode {
         // Files only: these never connect to the engine.
         Command::Runs(args) => inspect::runs(&ctx, &args),
         Command::Show(args) => inspect::show(&ctx, &args),
+        Command::Report(args) => inspect::report(&ctx, &args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,12 +1,12 @@
-//! `harnessgym runs` and `show`: read a workspace's runs and compares and print them. Files
-//! only: these commands never connect to the Docker engine.
+//! `harnessgym runs`, `show` and `report`: read a workspace's runs and compares and print them,
+//! or write the HTML report. Files only: these commands never connect to the Docker engine.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::context::Context;
 use super::error::CommandError;
-use crate::cli::{RunsArgs, ShowArgs};
+use crate::cli::{ReportArgs, RunsArgs, ShowArgs};
 use crate::exit;
 use crate::report::show::{runs_text, show_text};
 use crate::report::{self, ReportError, text};
@@ -80,6 +80,26 @@ pub fn show(ctx: &Context, args: &ShowArgs) -> Result<u8, CommandError> {
         print(&json(&view))?;
     } else {
         print(&show_text(&view))?;
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// `harnessgym report`.
+pub fn report(ctx: &Context, args: &ReportArgs) -> Result<u8, CommandError> {
+    let target = report::resolve_target(&args.target, &absolute(&args.workspace))?;
+    let rendered = report::render(&target);
+    warn(ctx, &rendered.warnings);
+    if args.output.as_os_str() == "-" {
+        print(&rendered.html)?;
+    } else {
+        report::write_html(&args.output, &rendered.html)?;
+        if !ctx.quiet {
+            eprintln!(
+                "wrote {} ({:.1} kB)",
+                args.output.display(),
+                rendered.html.len() as f64 / 1e3
+            );
+        }
     }
     Ok(exit::SUCCESS)
 }
