@@ -20,7 +20,8 @@ dl.facts dt{color:#666}dl.facts dd{margin:0;word-break:break-all}\
 table{border-collapse:collapse;font-size:13px;width:100%}\
 th,td{border-bottom:1px solid #eee;padding:4px 8px;text-align:left;vertical-align:top}\
 th{background:#f6f6f6;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}\
-td.text{white-space:nowrap}td.long{overflow-wrap:anywhere;min-width:12em}\
+td.text{white-space:nowrap}td.long{overflow-wrap:anywhere;min-width:7em}\
+.scroll{overflow-x:auto}\
 .chart{display:block;margin:8px 0;border:1px solid #eee}\
 .verdict{font-size:20px;font-weight:600;padding:10px 14px;border-radius:6px;display:inline-block;margin:6px 0}\
 .better{background:#e3f4e1;color:#1e5e1a}.worse{background:#fbe3e3;color:#8a1c1c}.unclear{background:#eef0f3;color:#333}\
@@ -76,7 +77,7 @@ pub fn num(value: impl Into<String>) -> Cell {
 
 /// A table with a header row.
 pub fn table(headers: &[&str], rows: &[Vec<Cell>]) -> String {
-    let mut out = String::from("<table>\n<thead><tr>");
+    let mut out = String::from("<div class=\"scroll\"><table>\n<thead><tr>");
     for header in headers {
         let _ = write!(out, "<th>{}</th>", escape(header));
     }
@@ -103,7 +104,7 @@ pub fn table(headers: &[&str], rows: &[Vec<Cell>]) -> String {
         }
         out.push_str("</tr>\n");
     }
-    out.push_str("</tbody>\n</table>\n");
+    out.push_str("</tbody>\n</table></div>\n");
     out
 }
 
