@@ -20,6 +20,7 @@ pub mod mcp;
 pub mod orchestrator;
 pub mod process;
 pub mod progress;
+pub mod report;
 pub mod runner;
 pub mod sandbox;
 pub mod session;

@@ -7,8 +7,10 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+mod inspect;
 mod run;
 
+pub use inspect::{ReportArgs, RunsArgs, ShowArgs};
 pub use run::{DepthChoice, RunArgs, RunnerChoice, Schedule, TaskStateChoice};
 
 /// Make coding agents better at hard tasks by making them build their own tooling — with every
@@ -53,6 +55,13 @@ pub enum Command {
     Gc(GcArgs),
     /// Check that this machine can run harnessgym: engine, limits, images, disk.
     Doctor,
+    /// List the runs and compares of a workspace (id, date, runner, iterations, status, best
+    /// score).
+    Runs(RunsArgs),
+    /// Show one run's iterations: status, score, phase times, qualification, tools.
+    Show(ShowArgs),
+    /// Write a self-contained HTML report with charts of a run or a compare.
+    Report(ReportArgs),
     /// The MCP helpers that run inside containers (`mcp-proxy`, `mcp-bridge`, `mcp-call`).
     #[command(flatten)]
     Mcp(crate::mcp::McpCommand),

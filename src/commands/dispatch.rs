@@ -8,7 +8,7 @@ use clap::{CommandFactory as _, Parser as _};
 
 use super::context::Context;
 use super::error::CommandError;
-use super::{doctor, gc, image, mcp, run, snapshot};
+use super::{doctor, gc, image, inspect, mcp, run, snapshot};
 use crate::cli::{Cli, Command, InternalCommand};
 use crate::diagnostics::{Diagnose, render};
 
@@ -62,6 +62,10 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Command::Run(args) => run::run(&ctx, *args).await,
         Command::Compare(_) => Err(CommandError::NotYet { command: "compare" }),
+        // Files only: these never connect to the engine.
+        Command::Runs(args) => inspect::runs(&ctx, &args),
+        Command::Show(args) => inspect::show(&ctx, &args),
+        Command::Report(args) => inspect::report(&ctx, &args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

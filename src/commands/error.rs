@@ -23,6 +23,9 @@ pub enum CommandError {
     /// An in-container layer command failed.
     #[error(transparent)]
     Layer(#[from] crate::layer::LayerError),
+    /// `runs`, `show` or `report` failed.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     /// No snapshot has that run id and name.
     #[error("run `{run}` has no snapshot named `{name}`")]
     NoSnapshot {
@@ -62,6 +65,7 @@ impl Diagnose for CommandError {
             CommandError::Run(err) => err.exit_code(),
             CommandError::Activation(err) => err.exit_code(),
             CommandError::Layer(err) => err.exit_code(),
+            CommandError::Report(err) => err.exit_code(),
             CommandError::Interrupted => exit::INTERRUPTED,
             CommandError::NoSnapshot { .. } | CommandError::NotYet { .. } => exit::USAGE,
             CommandError::Runtime(_) | CommandError::Internal { .. } => exit::FAILURE,
@@ -75,6 +79,7 @@ impl Diagnose for CommandError {
             CommandError::Run(err) => err.hint(),
             CommandError::Activation(err) => err.hint(),
             CommandError::Layer(err) => err.hint(),
+            CommandError::Report(err) => err.hint(),
             CommandError::NoSnapshot { .. } => {
                 Some("`harnessgym snapshot list --run <id>` shows the names".into())
             }

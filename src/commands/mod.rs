@@ -6,6 +6,7 @@ mod doctor;
 mod error;
 mod gc;
 mod image;
+mod inspect;
 mod mcp;
 mod run;
 mod snapshot;
