@@ -152,15 +152,26 @@ async fn the_best_iteration_is_restored_and_scored_again() {
         4.0
     );
     let manifest = json_at(ws.path(), &t, "checkpoints/best_manifest.json");
-    assert_eq!(manifest["files"], serde_json::json!(["value.txt"]));
+    // Every file of the checkpointed state, as the reference lists them.
+    assert_eq!(
+        manifest["files"],
+        serde_json::json!([
+            ".fake_runner/attempt_1.sh",
+            ".fake_runner/attempt_2.sh",
+            "score.py",
+            "task.md",
+            "value.txt"
+        ])
+    );
     let best = t
         .engine
         .inspect_image(manifest["checkpoint_path"].as_str().expect("ref"))
         .await
         .expect("inspect");
+    let attempt = json_at(ws.path(), &t, "snapshots/iteration-1-attempt.json");
     assert_eq!(
         best.and_then(|i| i.id).as_deref(),
-        manifest["image_id"].as_str(),
+        attempt["image_id"].as_str(),
         "a tag on the attempt layer"
     );
     no_containers_left(&t).await;

@@ -741,7 +741,8 @@ async fn a_stale_lock_of_a_dead_process_is_taken_over() {
 // ---------------------------------------------------------------------------------------------
 // Bad input
 
-/// One error sentence on stderr (then only indented `caused by:`/`hint:` lines), no panic.
+/// One error sentence on stderr (then only indented `caused by:`/`hint:`/detail lines, and for
+/// a usage error clap's blank-line-separated usage block), no panic.
 fn assert_one_error(out: &Output, code: i32, mentions: &str) -> String {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "{}", show(out));
@@ -750,7 +751,7 @@ fn assert_one_error(out: &Output, code: i32, mentions: &str) -> String {
     assert!(first.starts_with("harnessgym: error: "), "{stderr}");
     assert!(first.contains(mentions), "`{mentions}` not in: {stderr}");
     assert!(
-        lines.all(|l| l.starts_with("  ")),
+        lines.all(|l| l.is_empty() || l.starts_with("  ") || l.starts_with("Usage: ")),
         "more than one error sentence:\n{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");

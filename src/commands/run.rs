@@ -86,10 +86,6 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8, CommandError> {
             "Optimization improved: {}",
             if improved { "True" } else { "False" }
         );
-        println!(
-            "Baseline score: {}",
-            python_repr(block.get("baseline_score"))
-        );
         println!("Best score: {}", python_repr(block.get("best_score")));
     }
     Ok(exit::SUCCESS)

@@ -7,10 +7,11 @@ use super::Loop;
 use super::error::RunError;
 use crate::harness::json::write_json_atomic;
 use crate::harness::time::utc_now;
-use crate::snapshot::Snapshot;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
-/// Top-level names a restore never touches (the reference keeps them, §2.8).
-pub const RESTORE_KEEPS: &[&str] = &[".harnessgym", ".git", ".codex", ".agents", ".claude"];
+use crate::layer::pack::{is_reference_excluded, is_run_state};
+use crate::snapshot::{Change, ChangeSet, EntryKind, Snapshot};
 
 /// The checkpoint state of a run.
 #[derive(Debug, Default)]
@@ -25,9 +26,50 @@ pub struct Checkpoints {
     pub captures: Vec<Value>,
 }
 
-/// Whether a restore may write `rel` (a workspace-relative path).
-pub fn restorable(rel: &std::path::Path) -> bool {
-    !RESTORE_KEEPS.iter().any(|kept| rel.starts_with(kept))
+/// The files and links of the host workspace as the baseline packed them, without the
+/// reference's template exclusions (§2.8): what a checkpoint or the qualification template
+/// holds in the reference.
+pub fn baseline_files(workspace: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(workspace.join(&dir))? {
+            let rel = dir.join(entry?.file_name());
+            if is_run_state(&rel) || is_reference_excluded(&rel) {
+                continue;
+            }
+            if std::fs::symlink_metadata(workspace.join(&rel))?.is_dir() {
+                stack.push(rel);
+            } else {
+                files.push(rel);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The files of a state: the baseline's with `changes` (since the baseline) applied, without
+/// the reference's exclusions; sorted, as text.
+pub fn state_files(baseline: &[PathBuf], changes: &ChangeSet) -> Vec<String> {
+    let mut files: BTreeSet<PathBuf> = baseline.iter().cloned().collect();
+    for (path, change) in changes.iter() {
+        match change {
+            Change::Written(EntryKind::File | EntryKind::Symlink) => {
+                files.retain(|f| !f.starts_with(path) || f == path);
+                files.insert(path.to_path_buf());
+            }
+            Change::Written(EntryKind::Dir) => {
+                files.remove(path);
+            }
+            Change::Removed | Change::Replaced => files.retain(|f| !f.starts_with(path)),
+        }
+    }
+    files
+        .into_iter()
+        .filter(|f| !is_reference_excluded(f))
+        .map(|f| f.to_string_lossy().into_owned())
+        .collect()
 }
 
 impl Loop<'_> {
@@ -40,13 +82,7 @@ impl Loop<'_> {
         reason: &str,
     ) -> Result<Value, RunError> {
         let best = self.store.tag(snapshot, "best").await?;
-        let files: Vec<String> = snapshot
-            .changes_since_baseline()
-            .written_files()
-            .into_iter()
-            .filter(|path| restorable(path))
-            .map(|path| path.to_string_lossy().into_owned())
-            .collect();
+        let files = state_files(&self.baseline_files, snapshot.changes_since_baseline());
         let dir = self.layout.run_dir().join("checkpoints");
         let manifest_path = dir.join("best_manifest.json");
         let manifest = json!({
@@ -56,7 +92,6 @@ impl Loop<'_> {
             "reason": reason,
             "checkpoint_path": best.reference(),
             "manifest_path": manifest_path.display().to_string(),
-            "image_id": best.image_id(),
             "file_count": files.len(),
             "files": files,
         });
@@ -74,18 +109,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn restores_leave_harness_and_vcs_dirs_alone() {
-        for kept in [
-            ".harnessgym/x",
-            ".git/HEAD",
-            ".codex/config.toml",
-            ".agents",
-            ".claude/skills/s",
-        ] {
-            assert!(!restorable(std::path::Path::new(kept)), "{kept}");
-        }
-        for written in ["kernel.c", "src/.git-like", "a/.git/x"] {
-            assert!(restorable(std::path::Path::new(written)), "{written}");
-        }
+    fn a_states_files_are_the_baselines_with_the_changes_applied() {
+        use crate::snapshot::LayerChange;
+        let baseline: Vec<PathBuf> = ["a.c", "dir/x", "dir/y", "keep.md"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        let changes = ChangeSet::from_layer(
+            [
+                ("a.c", LayerChange::Entry(EntryKind::File)),
+                ("dir", LayerChange::Whiteout),
+                ("new.o", LayerChange::Entry(EntryKind::File)),
+                ("new.py", LayerChange::Entry(EntryKind::File)),
+                ("keep.md", LayerChange::Entry(EntryKind::Dir)),
+                ("keep.md/inner", LayerChange::Entry(EntryKind::File)),
+            ]
+            .map(|(p, c)| (PathBuf::from(p), c)),
+        );
+        assert_eq!(
+            state_files(&baseline, &changes),
+            ["a.c", "keep.md/inner", "new.py"],
+            "removals drop what they held, a file that became a directory goes, `.o` is excluded"
+        );
     }
 }

@@ -42,6 +42,13 @@ struct Phases {
     stop: bool,
 }
 
+/// Solved and verified (reference §4.3), and not disqualified: an attempt that changed a
+/// protected evaluator path is never solved, whatever it wrote afterwards (the record is
+/// harnessgym's, kept over agent rewrites).
+fn solved_for_real(result: &serde_json::Map<String, Value>) -> bool {
+    is_solved_and_verified(result) && !result.contains_key("protected_paths_modified")
+}
+
 /// Whether the result carries a passing verification (`verified: true` or
 /// `verification.status == "passed"`).
 pub fn is_verified(result: &serde_json::Map<String, Value>) -> bool {
@@ -143,7 +150,8 @@ impl Loop<'_> {
                 self.layout.iteration_rel(i)
             ),
         };
-        let report = activation::activate(session.container(), &target).await?;
+        let mut report = activation::activate(session.container(), &target).await?;
+        activation::take_failed(&mut report);
         self.write_activation(&report, i, name)?;
         let gate = report["quality_gate"]["status"]
             .as_str()
@@ -269,9 +277,8 @@ impl Loop<'_> {
         phases::record(session, result, "attempt", PhaseKind::Attempt, &mut attempt).await?;
         self.score_attempt(session, result, base, i).await?;
         self.record_usage(session, result, i, report).await?;
-        self.record_gate(i, report);
         let stop = self.stop_reached(result);
-        let solved = is_solved_and_verified(result.get());
+        let solved = solved_for_real(result.get());
         let no_target = self.config.stop_score.is_none();
         if stop || (solved && no_target && !self.config.build_after_solve) {
             return Ok(Phases {
@@ -297,7 +304,7 @@ impl Loop<'_> {
                 stop: true,
             });
         }
-        let solved = is_solved_and_verified(result.get());
+        let solved = solved_for_real(result.get());
         let stop = self.stop_reached(result) || (solved && no_target);
         Ok(Phases {
             attempt,
@@ -388,13 +395,16 @@ impl Loop<'_> {
             .map_err(RunError::Registry)?
             .registry;
         let path = registry::registry_path(&self.config.workspace);
+        let mut update = json!({
+            "registry_artifact_count": registry.artifacts.len(),
+            "registry_path": path.display().to_string(),
+            "harness_quality_gate": report.get("quality_gate").cloned().unwrap_or(Value::Null),
+        });
+        if let Some(qualification) = qualification {
+            update["artifact_qualification"] = qualification;
+        }
         result
-            .update(json!({
-                "registry_artifact_count": registry.artifacts.len(),
-                "registry_path": path.display().to_string(),
-                "harness_quality_gate": report.get("quality_gate").cloned().unwrap_or(Value::Null),
-                "artifact_qualification": qualification,
-            }))
+            .update(update)
             .map_err(|e| RunError::write("result.json", e))?;
         if should_mark_tooling_built(result.get(), &build.status) {
             result

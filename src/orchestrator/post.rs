@@ -80,17 +80,22 @@ impl Loop<'_> {
                 .best_score
                 .is_none_or(|best| is_better_score(s, best, self.config.higher_is_better))
         };
-        // Only a verified improvement raises the bar (fix of reference §14.5).
-        if let Some(score) = score.filter(|s| self.checkpoints.enabled && better(*s))
+        // Only a verified improvement raises the bar (fix of reference §14.5); the bar is kept
+        // with or without checkpoints (it is `previous_best_score` of later iterations).
+        if let Some(score) = score.filter(|s| better(*s))
             && is_checkpointable(result.get())
             && touched.is_empty()
         {
-            let manifest = self
-                .capture_best(&attempt, i, score, "post_attempt_best_score")
-                .await?;
-            result
-                .update(json!({"optimization": {"best_checkpoint": manifest}}))
-                .map_err(|e| RunError::write("result.json", e))?;
+            if self.checkpoints.enabled {
+                let manifest = self
+                    .capture_best(&attempt, i, score, "post_attempt_best_score")
+                    .await?;
+                result
+                    .update(json!({"optimization": {"best_checkpoint": manifest}}))
+                    .map_err(|e| RunError::write("result.json", e))?;
+            } else {
+                self.checkpoints.best_score = Some(score);
+            }
         }
         result.push(session).await?;
         Ok(())

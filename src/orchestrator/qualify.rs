@@ -35,18 +35,20 @@ struct Verdict {
 
 impl Loop<'_> {
     /// Qualify the bundle after iteration `i`'s build, repairing in `session` and quarantining
-    /// what still fails. Returns the `artifact_qualification` block.
+    /// what still fails. Returns the `artifact_qualification` block (none with
+    /// `--no-qualify-artifacts`: the bundle then lands as built, and the reference writes no
+    /// block).
     pub(super) async fn qualify(
         &mut self,
         session: &Session,
         result: &mut ResultFile,
         i: u32,
         build: &RunnerResult,
-    ) -> Result<Value, RunError> {
+    ) -> Result<Option<Value>, RunError> {
         let (mut taken, mut registry) = self.take_bundle(session, result, i).await?;
         if !self.config.qualify_artifacts {
             self.land(&taken, &mut registry, result)?;
-            return Ok(json!({"status": "disabled", "iteration": i}));
+            return Ok(None);
         }
         let mut resume = build.session_id.clone();
         let attempts = self.config.artifact_repair_attempts + 1;
@@ -63,11 +65,15 @@ impl Loop<'_> {
                     Some(i64::from(i)),
                 );
                 self.land(&taken, &mut registry, result)?;
-                return self.conclude(verdict, "qualified_artifacts", paths);
+                return self
+                    .conclude(verdict, "qualified_artifacts", paths)
+                    .map(Some);
             }
             let Some(session_id) = resume.clone().filter(|_| k < attempts) else {
                 let quarantined = self.quarantine(&mut registry, &verdict, i)?;
-                return self.conclude(verdict, "quarantined_artifacts", quarantined);
+                return self
+                    .conclude(verdict, "quarantined_artifacts", quarantined)
+                    .map(Some);
             };
             let repair = self
                 .repair(session, result, i, k, &verdict, &session_id)
@@ -75,7 +81,7 @@ impl Loop<'_> {
             resume = repair.session_id.clone().or(Some(session_id));
             (taken, registry) = self.take_bundle(session, result, i).await?;
         }
-        Ok(json!({"status": "failed", "iteration": i}))
+        Ok(Some(json!({"status": "failed", "iteration": i})))
     }
 
     /// Download the session's bundle (recording what was refused) and the registry it makes
@@ -142,16 +148,17 @@ impl Loop<'_> {
                 iteration: i,
                 telemetry_path: "/tmp/harnessgym-qualification-calls.jsonl".to_string(),
             };
-            let report = activation::activate(&container, &target).await?;
-            Ok::<_, RunError>((copied, report))
+            let mut report = activation::activate(&container, &target).await?;
+            let failed = activation::take_failed(&mut report);
+            Ok::<_, RunError>((copied, report, failed))
         }
         .await;
         let container_id = container.id().to_string();
         let passed = outcome
             .as_ref()
-            .is_ok_and(|(_, report)| activation::gate_passed(report));
+            .is_ok_and(|(_, report, _)| activation::gate_passed(report));
         container.remove().await?;
-        let (copied, activation_report) = outcome?;
+        let (copied, activation_report, failed) = outcome?;
         let dir = self
             .layout
             .iteration_dir(i)
@@ -163,12 +170,10 @@ impl Loop<'_> {
             "iteration": i,
             "source_workspace": self.config.workspace.display().to_string(),
             "fresh_workspace": format!("container {}:/workspace (from the run's baseline, removed)", short_id(&container_id)),
-            "container_id": container_id,
-            "image_id": self.baseline.image_id(),
             "copied_artifacts": copied,
             "quality_gate": activation_report["quality_gate"].clone(),
             "activation": activation_report,
-            "failed_artifacts": activation_report["failed_artifacts"].clone(),
+            "failed_artifacts": failed,
             "registry_artifact_count": registry.artifacts.len(),
             "report_path": path.display().to_string(),
         });

@@ -9,7 +9,10 @@
 //!
 //! What harnessgym itself recorded (phases, limits, scoring, qualification, usage — every
 //! [`ResultFile::update`]) is kept aside and merged again over whatever the agent writes, so an
-//! agent can add to result.json but cannot erase or forge harnessgym's own records.
+//! agent can add to result.json but cannot erase or forge harnessgym's own records. `status` and
+//! `verified` are shared: the agent reports them and a later write of its own wins, as in the
+//! reference (a build that writes `tooling_built` overrides a post-attempt `verified`); what
+//! must not be forged (a disqualified attempt) is decided from the overlaid records.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +22,9 @@ use crate::harness::json::{parse_json_tolerant, to_pretty_json, type_name};
 use crate::harness::result::{ResultError, ResultMap, apply_update, write_result};
 use crate::sandbox::FileRead;
 use crate::session::{Session, SessionError};
+
+/// Keys the agent and harnessgym both write, where the latest write wins.
+const SHARED_KEYS: [&str; 2] = ["status", "verified"];
 
 /// Largest result.json taken from a container.
 const RESULT_LIMIT: u64 = 16 << 20;
@@ -58,7 +64,11 @@ impl ResultFile {
     /// Merge `update` (a JSON object) and write the host copy.
     pub fn update(&mut self, update: Value) -> Result<(), ResultError> {
         if let Value::Object(map) = update {
-            apply_update(&mut self.owned, map.clone());
+            let mut owned = map.clone();
+            for shared in SHARED_KEYS {
+                owned.remove(shared);
+            }
+            apply_update(&mut self.owned, owned);
             apply_update(&mut self.current, map);
         }
         write_result(&self.host, &self.current)

@@ -48,6 +48,10 @@ pub struct Loop<'a> {
     pub(super) disk: Option<DiskLimit>,
     /// `--protect`: evaluator paths scoring takes from the baseline.
     pub(super) protected: super::protect::Protected,
+    /// The baseline's files (without the reference's exclusions), for manifests and reports.
+    pub(super) baseline_files: Vec<std::path::PathBuf>,
+    /// When the baseline was made.
+    pub(super) baseline_at: String,
 }
 
 /// What a finished run hands back.
@@ -118,6 +122,9 @@ async fn run_locked(
         .baseline(&config.image, &config.workspace, &helper)
         .await?;
     display.finish(line, "baseline ready");
+    let baseline_at = crate::harness::time::utc_now();
+    let baseline_files = super::checkpoint::baseline_files(&config.workspace)
+        .map_err(|e| RunError::write("(listing the workspace)", e))?;
     let facts = summary::RunEnvironment {
         image_id: &image_id,
         engine: &info,
@@ -151,6 +158,8 @@ async fn run_locked(
         write_back_counts: None,
         disk,
         protected,
+        baseline_files,
+        baseline_at,
     };
     run.score_baseline().await?;
     let (entries, mut scores) = run.iterations().await?;
@@ -255,6 +264,7 @@ impl Loop<'_> {
         };
         if post.passed() {
             self.baseline_score = post.score;
+            self.checkpoints.best_score = post.score;
             if let (true, Some(score)) = (self.checkpoints.enabled, post.score) {
                 self.capture_best(&baseline, 0, score, "baseline_post_attempt_passed")
                     .await?;
@@ -281,8 +291,7 @@ impl Loop<'_> {
             .await?;
             return Ok(None);
         };
-        let report = self
-            .write_back(&best, "best checkpoint back to the workspace", task_file)
+        self.write_back(&best, "best checkpoint back to the workspace", task_file)
             .await?;
         let dir = self.layout.run_dir().join("checkpoints");
         let last_i = u32::try_from(entries.len()).unwrap_or(u32::MAX);
@@ -301,8 +310,8 @@ impl Loop<'_> {
             "restored_at": crate::harness::time::utc_now(),
             "checkpoint_path": manifest.get("checkpoint_path"),
             "manifest_path": manifest.get("manifest_path"),
-            "restored_file_count": report.written.len(),
-            "restored_files": report.written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "restored_file_count": manifest.get("file_count"),
+            "restored_files": manifest.get("files"),
             "iteration": manifest.get("iteration"),
             "score": manifest.get("score"),
             "reason": manifest.get("reason"),
@@ -340,8 +349,29 @@ impl Loop<'_> {
             usage_lines: self.usage_lines.clone(),
             gate_lines: self.gate_lines.clone(),
             limit_lines: self.limit_lines.clone(),
+            template: self
+                .config
+                .qualify_artifacts
+                .then(|| self.template_report()),
             write_back: self.write_back_counts.clone(),
         }
+    }
+
+    /// The reference's qualification template report (§5): here the template is the baseline
+    /// image every clean room starts from.
+    fn template_report(&self) -> Value {
+        let files: Vec<String> = self
+            .baseline_files
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        json!({
+            "created_at": self.baseline_at,
+            "workspace": self.config.workspace.display().to_string(),
+            "template_path": self.baseline.reference(),
+            "file_count": files.len(),
+            "files": files,
+        })
     }
 
     /// Write `snapshot`'s changed paths that `keep` accepts to the host workspace.

@@ -125,6 +125,8 @@ pub struct RunFacts {
     pub gate_lines: Vec<Value>,
     /// Every limit hit, with its iteration and phase.
     pub limit_lines: Vec<Value>,
+    /// The qualification template report (none without qualification).
+    pub template: Option<Value>,
     /// What the final write-back did (`write_back.json`'s counts).
     pub write_back: Option<Value>,
 }
@@ -133,13 +135,14 @@ fn optimization_blocks(config: &RunConfig, o: &RunFacts, best: Option<f64>) -> (
     let improved = best.zip(o.baseline_score).is_some_and(|(b, base)| {
         crate::harness::result::is_better_score(b, base, config.higher_is_better)
     });
-    let latest = o.captures.last().cloned().unwrap_or(Value::Null);
     let mut checkpoint = json!({
         "enabled": o.checkpoints_enabled,
         "restored": o.restore.is_some(),
         "captures": o.captures,
-        "latest": latest,
     });
+    if let Some(latest) = o.captures.last() {
+        checkpoint["latest"] = latest.clone();
+    }
     if config.optimization_mode && !o.restore_best {
         checkpoint["reason"] = json!("disabled_by_config");
     } else if o.checkpoints_enabled && o.captures.is_empty() {
@@ -156,7 +159,7 @@ fn optimization_blocks(config: &RunConfig, o: &RunFacts, best: Option<f64>) -> (
         "best_score": best,
         "improved": improved,
         "restore_best": o.restore_best,
-        "best_checkpoint": latest,
+        "best_checkpoint": checkpoint.clone(),
     });
     if let (Some(b), Some(base)) = (best, o.baseline_score) {
         optimization["absolute_delta_from_baseline"] = json!(b - base);
@@ -201,7 +204,7 @@ pub fn summary(
         "baseline_post_attempt": facts.baseline_post,
         "optimization": optimization_block,
         "best_checkpoint": checkpoint_block,
-        "artifact_qualification": {"template": null, "reports": facts.qualification_reports},
+        "artifact_qualification": {"template": facts.template, "reports": facts.qualification_reports},
         "harness_usage": facts.usage_lines,
         "harness_quality_gates": facts.gate_lines,
         "harnessgym": {

@@ -75,26 +75,36 @@ impl Loop<'_> {
     }
 }
 
-/// `(file name, text)` of every recorded phase's stdout, stderr and transcript.
+/// Largest phase output read for inference.
+const OUTPUT_LIMIT: u64 = 8 << 20;
+
+/// `(path, text)` of the attempt's stdout, stderr and transcript, the non-empty ones: usage is
+/// what the attempt did with the harness (reference §2.9) — a build that writes a tool's name
+/// does not count as using it.
 fn phase_outputs(result: &serde_json::Map<String, Value>) -> Vec<(String, String)> {
     let mut outputs = Vec::new();
-    for phase in result
+    let Some(attempt) = result
         .get("phases")
+        .and_then(|p| p.get("attempt"))
         .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(|p| p.values())
-    {
-        for key in ["stdout_path", "stderr_path", "transcript_path"] {
-            let Some(path) = phase.get(key).and_then(Value::as_str) else {
-                continue;
-            };
-            let name = Path::new(path)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if let Ok(text) = std::fs::read_to_string(path) {
-                outputs.push((name, text));
-            }
+    else {
+        return outputs;
+    };
+    for key in ["stdout_path", "stderr_path", "transcript_path"] {
+        let Some(path) = attempt.get(key).and_then(Value::as_str) else {
+            continue;
+        };
+        let mut bytes = Vec::new();
+        if let Ok(file) = std::fs::File::open(path) {
+            // Unreadable or cut output only means less to infer from.
+            let _ = std::io::Read::read_to_end(
+                &mut std::io::Read::take(file, OUTPUT_LIMIT),
+                &mut bytes,
+            );
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if !text.is_empty() {
+            outputs.push((path.to_string(), text));
         }
     }
     outputs

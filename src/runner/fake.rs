@@ -30,7 +30,9 @@ pub const FIXED_NORM: &str =
 pub const PROBE_PATH: &str = ".harnessgym/tools/harnessgym_fake_probe.py";
 const REGISTRY_PATH: &str = ".harnessgym/registry.json";
 const VERIFIER_TIMEOUT: Duration = Duration::from_secs(10);
-const VERIFIER_COMMAND: &str = "python verifier.py";
+/// The verifier as the reference runs it (its interpreter, the workspace's verifier), in the
+/// container.
+const VERIFIER_COMMAND: &str = "python3 /workspace/verifier.py";
 
 const PROBE_SOURCE: &str = r#"#!/usr/bin/env python3
 """harnessgym fake probe: run verifier.py from the current directory when it exists."""
@@ -82,20 +84,21 @@ impl FakeRunner {
         }
         let update = json!({"reflection": {
             "recommendations": [
-                "Build a reusable probe that runs the task's verifier in one step.",
-                "Keep the probe under .harnessgym/tools so the next session starts with it.",
+                "Add a reusable probe script that runs the task verifier and prints focused diagnostics.",
+                "Add a short task-specific skill summarizing the failure mode.",
             ],
             "selected_improvement": {
                 "kind": "tool",
                 "name": "harnessgym_fake_probe",
-                "reason": "The attempt lacked a fast objective debugging and verification loop.",
+                "reason": "Give the next fresh attempt a deterministic task probe and verifier entry point.",
                 "target_path": PROBE_PATH,
             },
         }});
         merge_result(ctx, update).await?;
         let outcome = Outcome {
             status: "completed",
-            stdout: "Fake reflection selected the harnessgym_fake_probe tool.\n".into(),
+            stdout: "Selected fake probe tool as the highest-leverage HarnessGym artifact.\n"
+                .into(),
         };
         finish(ctx, "reflection", prompt, session_id, outcome, started)
     }
@@ -125,13 +128,16 @@ impl FakeRunner {
             ctx,
             json!({"status": "tooling_built", "tooling": {
                 "built": [entry],
-                "summary": "Built the harnessgym_fake_probe tool and registered it.",
+                "summary": "Created deterministic fake probe tool and updated registry.",
             }}),
         )
         .await?;
         let outcome = Outcome {
             status: "completed",
-            stdout: format!("Fake build wrote {PROBE_PATH} and registered it.\n"),
+            stdout: format!(
+                "Created {}/{PROBE_PATH}\nUpdated .harnessgym/registry.json\n",
+                crate::sandbox::WORKSPACE
+            ),
         };
         finish(ctx, "build", prompt, session_id, outcome, started)
     }
@@ -151,13 +157,14 @@ async fn blocked_attempt(ctx: &PhaseContext<'_>) -> Result<Outcome, SessionError
     .await?;
     Ok(Outcome {
         status: "blocked",
-        stdout: "Fake attempt: blocked, no tooling yet.\n".into(),
+        stdout: "Fake attempt 1 intentionally stops before solving and records missing tooling.\n"
+            .into(),
     })
 }
 
 async fn fixing_attempt(ctx: &PhaseContext<'_>) -> Result<Outcome, SessionError> {
     let session = ctx.session;
-    let mut log = String::new();
+    let mut fix_applied = false;
     if let Some(source) = session.read("kernel_ops.py").await? {
         let text = String::from_utf8_lossy(&source);
         if text.contains(BUGGY_NORM) {
@@ -165,7 +172,7 @@ async fn fixing_attempt(ctx: &PhaseContext<'_>) -> Result<Outcome, SessionError>
             session
                 .write("kernel_ops.py", fixed.into_bytes(), 0o644)
                 .await?;
-            log.push_str("Applied the known norm fix to kernel_ops.py.\n");
+            fix_applied = true;
         }
     }
     let registry = read_registry(ctx).await?;
@@ -178,7 +185,6 @@ async fn fixing_attempt(ctx: &PhaseContext<'_>) -> Result<Outcome, SessionError>
         spec.workdir = Some(crate::sandbox::WORKSPACE.into());
         let out = session.exec(&spec).await?;
         let passed = out.success();
-        log.push_str(&format!("{VERIFIER_COMMAND}: exit {:?}\n", out.exit_code));
         (
             passed,
             json!({
@@ -196,12 +202,18 @@ async fn fixing_attempt(ctx: &PhaseContext<'_>) -> Result<Outcome, SessionError>
         (has_artifact, check)
     };
     let status = if verified { "solved" } else { "blocked" };
+    let log = format!(
+        "Fake fresh attempt received generated artifact context and used it.\n\
+         demo_fix_applied={}\nverification_status={}\n",
+        if fix_applied { "True" } else { "False" },
+        verification["status"].as_str().unwrap_or("not_run"),
+    );
     merge_result(
         ctx,
         json!({
             "status": status,
             "verified": verified,
-            "summary": if verified { "Fake attempt fixed the norm and the verifier passed." } else { "Fake attempt could not verify a fix." },
+            "summary": "Fake fresh attempt used generated harness context.",
             "verification": verification,
             "used_artifacts": used,
         }),
