@@ -290,3 +290,114 @@ async fn a_checkpoint_of_a_large_workspace_costs_about_the_change() {
     );
     t.cleanup().await;
 }
+
+/// `harnessgym <args>` in `cwd`, off the runtime.
+async fn cli(cwd: &std::path::Path, args: Vec<String>) -> std::process::Output {
+    let cwd = cwd.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(common::BIN)
+            .current_dir(cwd)
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .expect("join")
+}
+
+#[tokio::test]
+async fn a_run_keeps_baseline_final_and_best_says_so_and_best_exports_by_name() {
+    let t = TestRun::new("keep-best").await;
+    let ws = workspace(&[&set_value(4), &set_value(8)]);
+    let mut args: Vec<String> = [
+        "run",
+        "--task",
+        "task.md",
+        "--iterations",
+        "2",
+        "--runner",
+        "fake",
+        "--run-id",
+        &t.run,
+        "--attempt-timeout",
+        "20s",
+        "--build-timeout",
+        "20s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(OPTIMIZE.iter().map(|s| s.to_string()));
+    let out = cli(ws.path(), args).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let note = stderr
+        .lines()
+        .find(|l| l.starts_with("kept "))
+        .unwrap_or_else(|| panic!("no note of what was kept: {stderr}"));
+    assert!(
+        note.contains("baseline")
+            && note.contains("iteration-2")
+            && note.contains("best")
+            && note.contains(&format!("harnessgym gc --run {}", t.run)),
+        "{note}"
+    );
+    let listed = cli(
+        ws.path(),
+        vec![
+            "snapshot".into(),
+            "list".into(),
+            "--run".into(),
+            t.run.clone(),
+        ],
+    )
+    .await;
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let names: Vec<&str> = listed
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    for name in ["baseline", "iteration-2", "best", "iteration-1-attempt"] {
+        assert!(names.contains(&name), "{name} not in {names:?}");
+    }
+    assert!(
+        !names.contains(&"iteration-1"),
+        "the rest is removed: {names:?}"
+    );
+    let out_file = ws.path().join("best.tar.gz");
+    let exported = cli(
+        ws.path(),
+        [
+            "snapshot", "export", "--run", &t.run, "--name", "best", "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out_file.display().to_string()])
+        .collect(),
+    )
+    .await;
+    assert_eq!(
+        exported.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let file = std::fs::File::open(&out_file).expect("export");
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut value = String::new();
+    for entry in archive.entries().expect("entries") {
+        let mut entry = entry.expect("entry");
+        if entry.path().expect("path").ends_with("value.txt") {
+            std::io::Read::read_to_string(&mut entry, &mut value).expect("read");
+        }
+    }
+    assert_eq!(value.trim(), "4", "the best state");
+    let gc = cli(ws.path(), vec!["gc".into(), "--run".into(), t.run.clone()]).await;
+    assert_eq!(gc.status.code(), Some(0));
+    assert_eq!(
+        common::count_labelled(&t.engine, &t.run).await,
+        0,
+        "gc --run removes what was kept"
+    );
+    t.cleanup().await;
+}

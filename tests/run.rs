@@ -709,6 +709,17 @@ async fn a_second_run_is_refused_and_ctrl_c_stops_the_first_cleanly() {
     );
     assert!(!lock.exists(), "the lock outlived the interrupted run");
     assert_no_containers(&t).await;
+    // The record says so: the iteration and its running phase, and a summary.
+    let result = result(&t, ws.path(), 1);
+    assert_eq!(result["status"], "interrupted", "{result:#}");
+    assert_eq!(
+        result["phases"]["attempt"]["status"], "interrupted",
+        "{result:#}"
+    );
+    assert!(iter_file(&t, ws.path(), 1, "attempt.prompt.txt").exists());
+    let summary = summary(&t, ws.path());
+    assert_eq!(summary["final_status"], "interrupted", "{summary:#}");
+    assert_eq!(statuses(&summary), ["interrupted"]);
     t.cleanup().await;
 }
 

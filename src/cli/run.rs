@@ -190,6 +190,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub protect: Vec<String>,
 
+    /// Keep every snapshot image of the run (default: the baseline, the final state and the
+    /// best checkpoint; `harnessgym gc --run <id>` removes them).
+    #[arg(long)]
+    pub keep_snapshots: bool,
+
     /// Print the run summary as JSON on stdout (progress still goes to stderr).
     #[arg(long)]
     pub json: bool,

@@ -33,6 +33,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8, CommandError> {
     let outcome = match ctx.guarded(&engine, work).await {
         Ok(outcome) => outcome,
         Err(CommandError::Interrupted) => {
+            orchestrator::record_interruption(&config);
             // An interrupted run keeps nothing in the engine: its snapshots go too (a finished
             // run keeps them until `gc`). Its files under .harnessgym/runs stay for the user.
             let report = engine
@@ -88,5 +89,34 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8, CommandError> {
         );
         println!("Best score: {}", python_repr(block.get("best_score")));
     }
+    if !ctx.quiet {
+        // Not the reference's closing lines (stdout): what harnessgym left behind, on stderr.
+        closing_notes(&config.run_id, &outcome);
+    }
     Ok(exit::SUCCESS)
+}
+
+/// What the write-back refused, and what the run keeps in the engine and how to remove it.
+fn closing_notes(run_id: &str, outcome: &orchestrator::RunOutcome) {
+    if let Some(counts) = &outcome.write_back {
+        let refused = counts["refused"].as_u64().unwrap_or(0);
+        if refused > 0 {
+            eprintln!(
+                "write-back: {refused} path(s) refused, listed in {}",
+                outcome.run_dir.join("write_back.json").display()
+            );
+        }
+        if let Some(bundle) = counts["agent_commits"].as_str() {
+            eprintln!("the agent's commits: {bundle} (git fetch <bundle> 'refs/*:refs/agent/*')");
+        }
+    }
+    let kept = &outcome.kept;
+    if !kept.names.is_empty() {
+        eprintln!(
+            "kept {} snapshot(s) in the engine ({}, {:.1} MB): `harnessgym gc --run {run_id}` removes them",
+            kept.names.len(),
+            kept.names.join(", "),
+            kept.bytes as f64 / 1e6
+        );
+    }
 }

@@ -214,6 +214,8 @@ pub struct RunConfig {
     pub protect: Vec<String>,
     /// Print the summary as JSON.
     pub json: bool,
+    /// Keep every snapshot image (else the baseline, final and best only).
+    pub keep_snapshots: bool,
 }
 
 impl RunConfig {
@@ -283,6 +285,7 @@ impl RunConfig {
             disk_limit: disk_limit(&args.disk_limit)?,
             protect: protect_patterns(&args.protect)?,
             json: args.json,
+            keep_snapshots: args.keep_snapshots,
         })
     }
 

@@ -9,6 +9,7 @@ mod commits;
 mod config;
 mod display;
 mod error;
+mod interrupt;
 mod iteration;
 mod layout;
 mod lock;
@@ -24,6 +25,7 @@ mod usage;
 
 pub use config::{ConfigError, RunConfig, TaskState, parse_size};
 pub use error::RunError;
+pub use interrupt::record_interruption;
 pub use iteration::is_verified;
 pub use layout::RunLayout;
 pub use lock::{LOCK_PATH, LockError, WorkspaceLock};

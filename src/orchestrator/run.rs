@@ -63,6 +63,10 @@ pub struct RunOutcome {
     pub run_dir: std::path::PathBuf,
     /// Host result.json of the last iteration.
     pub final_result: Option<String>,
+    /// The snapshots the run keeps in the engine.
+    pub kept: crate::snapshot::Retained,
+    /// What the final write-back wrote, removed and refused.
+    pub write_back: Option<Value>,
 }
 
 /// What the final write-back (task files, or the best checkpoint's) does with a path: the
@@ -165,11 +169,14 @@ async fn run_locked(
     let (entries, mut scores) = run.iterations().await?;
     scores.extend(run.baseline_score);
     let restore = run.finish_workspace(&entries).await?;
+    let kept = run.retain().await?;
+    let mut facts = run.run_facts(restore);
+    facts.kept = Some(json!({"snapshots": kept.names, "bytes": kept.bytes}));
     let summary = summary::summary(
         config,
         &entries,
         &scores,
-        &run.run_facts(restore),
+        &facts,
         run.display.wall().as_secs_f64(),
         run.display.timings(),
     );
@@ -187,6 +194,8 @@ async fn run_locked(
         summary,
         run_dir: run.layout.run_dir(),
         final_result,
+        kept,
+        write_back: run.write_back_counts.clone(),
     })
 }
 
@@ -354,6 +363,7 @@ impl Loop<'_> {
                 .qualify_artifacts
                 .then(|| self.template_report()),
             write_back: self.write_back_counts.clone(),
+            kept: None,
         }
     }
 
@@ -372,6 +382,28 @@ impl Loop<'_> {
             "file_count": files.len(),
             "files": files,
         })
+    }
+
+    /// Keep what a user can still want — the baseline, the final state, the best checkpoint
+    /// (everything with `--keep-snapshots`) — and remove the run's other snapshot images.
+    async fn retain(&mut self) -> Result<crate::snapshot::Retained, RunError> {
+        let mut keep: Vec<Snapshot> = vec![self.baseline.clone(), self.last.clone()];
+        keep.extend(self.checkpoints.best.clone());
+        if self.config.keep_snapshots {
+            let all =
+                crate::snapshot::load_all(&crate::snapshot::records_dir(&self.layout.run_dir()));
+            let kept = crate::snapshot::Retained {
+                names: all.iter().map(|r| r.name.clone()).collect(),
+                bytes: crate::snapshot::chain_bytes(
+                    &all,
+                    &all.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+                ),
+                removed: 0,
+            };
+            return Ok(kept);
+        }
+        let refs: Vec<&Snapshot> = keep.iter().collect();
+        Ok(self.store.retain(&refs).await?)
     }
 
     /// Write `snapshot`'s changed paths that `keep` accepts to the host workspace.

@@ -127,6 +127,8 @@ pub struct RunFacts {
     pub limit_lines: Vec<Value>,
     /// The qualification template report (none without qualification).
     pub template: Option<Value>,
+    /// The snapshots kept in the engine when the run ended, and their size.
+    pub kept: Option<Value>,
     /// What the final write-back did (`write_back.json`'s counts).
     pub write_back: Option<Value>,
 }
@@ -211,6 +213,7 @@ pub fn summary(
             "format_version": FORMAT_VERSION,
             "limits": facts.limit_lines,
             "write_back": facts.write_back,
+            "kept_snapshots": facts.kept,
             "wall_seconds": wall_seconds,
             "engine_seconds": crate::sandbox::deadline::engine_time().as_secs_f64(),
             "timings": timings.iter().map(|(label, took)| json!({"step": label, "seconds": took.as_secs_f64()})).collect::<Vec<_>>(),

@@ -87,6 +87,33 @@ pub fn load_all(dir: &Path) -> Vec<SnapshotRecord> {
     records
 }
 
+/// Bytes of the layers the snapshots `names` stand on (each layer once, the baseline's
+/// included, the base image's and the shared helper's not).
+pub fn chain_bytes(records: &[SnapshotRecord], names: &[&str]) -> u64 {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut total = 0;
+    for name in names {
+        let mut next = Some(name.to_string());
+        let mut steps = 0;
+        while let Some(current) = next.take() {
+            let Some(record) = records.iter().find(|r| r.name == current) else {
+                break;
+            };
+            steps += 1;
+            if steps > records.len() {
+                break;
+            }
+            if let Some(diff) = &record.diff_id
+                && seen.insert(diff.clone())
+            {
+                total += record.layer_bytes;
+            }
+            next = record.parent.clone();
+        }
+    }
+    total
+}
+
 /// The changes of `name` since the baseline, following the chain of records.
 pub fn changes_since_baseline(records: &[SnapshotRecord], name: &str) -> ChangeSet {
     let mut chain = Vec::new();

@@ -85,6 +85,17 @@ impl Snapshot {
     }
 }
 
+/// What a run keeps in the engine when it ends.
+#[derive(Debug, Clone, Default)]
+pub struct Retained {
+    /// The snapshot names kept.
+    pub names: Vec<String>,
+    /// Bytes of their layers (the base image's and the shared helper's not counted).
+    pub bytes: u64,
+    /// Images removed.
+    pub removed: usize,
+}
+
 /// The snapshots of one run, in one engine.
 #[derive(Debug, Clone)]
 pub struct SnapshotStore {
@@ -425,6 +436,32 @@ impl SnapshotStore {
             .await
             .and_then(|written| written);
         finish(staging, result).await
+    }
+
+    /// Keep the images of `keep` (by image id) and remove the run's other snapshot images;
+    /// a removal the engine refuses is logged and the image kept. Returns what is kept: the
+    /// names, and the bytes of their layers.
+    pub async fn retain(&self, keep: &[&Snapshot]) -> Result<Retained, SandboxError> {
+        let kept_ids: std::collections::BTreeSet<&str> =
+            keep.iter().map(|s| s.image_id.as_str()).collect();
+        let images = self
+            .engine
+            .list_images_labelled(crate::sandbox::labels::RUN, Some(&self.run))
+            .await?;
+        let mut removed = 0;
+        for image in images.iter().filter(|i| !kept_ids.contains(i.id.as_str())) {
+            match self.engine.remove_image(&image.id).await {
+                Ok(()) => removed += 1,
+                Err(err) => tracing::warn!("keeping {}: {err}", short_id(&image.id)),
+            }
+        }
+        let records = record::load_all(&self.records);
+        let names: Vec<&str> = keep.iter().map(|s| s.name.as_str()).collect();
+        Ok(Retained {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            bytes: record::chain_bytes(&records, &names),
+            removed,
+        })
     }
 
     /// Remove a snapshot's image (all its tags).
