@@ -9,11 +9,22 @@ DEMO_DIR ?= target/demo
 DEMO_OPT_DIR ?= target/demo-optimize
 
 .DEFAULT_GOAL := build
-.PHONY: build image base-image test lint demo demo-optimize bench
+.PHONY: build install image base-image test lint demo demo-optimize bench
+ base-image test lint demo demo-optimize bench
 
-## build: the release binary (target/release/harnessgym)
+# The host's target triple: `make build` names it so that only the harnessgym binary (not the
+# build scripts and proc macros, which cannot be static) is linked statically.
+TRIPLE ?= $(shell rustc -vV | sed -n 's/^host: //p')
+PREFIX ?= $(HOME)/.local
+
+## build: the statically linked release binary (target/<triple>/release/harnessgym): it also runs as the
+## in-container helper in any image, old glibc or musl
 build:
-	$(CARGO) build --release
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(TRIPLE)
+
+## install: the static release binary into $(PREFIX)/bin (default ~/.local/bin)
+install: build
+	install -D -m 755 target/$(TRIPLE)/release/harnessgym $(PREFIX)/bin/harnessgym
 
 ## image: build every image under images/ (bootstraps the base root filesystem if it cannot be pulled); a no-op when unchanged
 image:
