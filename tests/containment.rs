@@ -1,0 +1,618 @@
+//! The hostile-agent suite (issue 8): scripted fake-runner phases that act as an attacker with
+//! a shell in the session container would, against the real engine and the built CLI.
+//!
+//! Every test works on a workspace `ws` inside a private parent directory that also holds a
+//! sibling directory with a canary file, and checks, besides its own point ([`Host::check`]):
+//! the host outside the workspace is unchanged and nothing new appeared next to the workspace,
+//! the host `.git` is byte-identical, no symlink in the workspace points outside it, and the run
+//! completed (exit 0, `summary.json`). Each test names where its refusal is recorded, and ends
+//! with `t.cleanup()`, which asserts that no labelled container or image of its run remains.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+
+use common::{TestRun, run_fake, run_json, write};
+use serde_json::Value;
+
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/numerical_debug_task");
+const BUGGY_NORM: &str = "math.sqrt(sum(x * x for x in a)) + math.sqrt(sum(y * y for y in b))";
+const FIXED_NORM: &str = "math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))";
+/// The attempt's real fix to the demo's planted bug, as a shell line.
+const FIX_KERNEL: &str = "sed -i 's/a)) + math.sqrt(/a)) * math.sqrt(/' kernel_ops.py\n";
+
+// ---------------------------------------------------------------------------------------------
+// The host around the workspace
+
+/// One entry of a tree as seen without following links: its kind, mode and content (a file's
+/// bytes, a link's target).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Node {
+    Dir(u32),
+    File(u32, Vec<u8>),
+    Link(PathBuf),
+    Other(u32),
+}
+
+/// Every entry below `root` (relative paths), never following links.
+fn tree(root: &Path) -> BTreeMap<PathBuf, Node> {
+    let mut nodes = BTreeMap::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(root.join(&dir))
+            .unwrap_or_else(|e| panic!("read {}: {e}", root.join(&dir).display()));
+        for entry in entries {
+            let rel = dir.join(entry.expect("entry").file_name());
+            let path = root.join(&rel);
+            let meta = std::fs::symlink_metadata(&path).expect("lstat");
+            let mode = meta.permissions().mode();
+            let node = if meta.file_type().is_symlink() {
+                Node::Link(std::fs::read_link(&path).expect("readlink"))
+            } else if meta.is_dir() {
+                stack.push(rel.clone());
+                Node::Dir(mode)
+            } else if meta.is_file() {
+                Node::File(mode, std::fs::read(&path).expect("read"))
+            } else {
+                Node::Other(mode)
+            };
+            nodes.insert(rel, node);
+        }
+    }
+    nodes
+}
+
+/// A workspace `ws` in a private parent directory, next to `sibling/canary.txt`, with what the
+/// host looked like before the run.
+struct Host {
+    parent: tempfile::TempDir,
+    ws: PathBuf,
+    canary: String,
+    outside: BTreeMap<PathBuf, Node>,
+    git: Option<BTreeMap<PathBuf, Node>>,
+}
+
+impl Host {
+    /// A copy of the demo task (`kernel_ops.py` with the planted bug, `task.md`, `verifier.py`)
+    /// plus `files`, committed in a git repository.
+    fn demo(files: &[(&str, &str)]) -> Self {
+        let host = Self::empty();
+        for name in ["kernel_ops.py", "task.md", "verifier.py"] {
+            std::fs::copy(Path::new(DEMO).join(name), host.ws.join(name)).expect("copy demo");
+        }
+        for (rel, content) in files {
+            write(&host.ws, rel, content);
+        }
+        host.git_init().seal()
+    }
+
+    /// An empty workspace next to the canary (not sealed: add files, then [`Host::seal`]).
+    fn empty() -> Self {
+        let parent = tempfile::tempdir().expect("tempdir");
+        let ws = parent.path().join("ws");
+        std::fs::create_dir(&ws).expect("mkdir ws");
+        let canary = format!("CANARY-{}-do-not-read", std::process::id());
+        write(parent.path(), "sibling/canary.txt", &format!("{canary}\n"));
+        Host {
+            parent,
+            ws,
+            canary,
+            outside: BTreeMap::new(),
+            git: None,
+        }
+    }
+
+    fn parent(&self) -> &Path {
+        self.parent.path()
+    }
+
+    /// `git init` and one commit of everything, a tag `v0`, and an unreachable loose blob the
+    /// agent will try to delete.
+    fn git_init(self) -> Self {
+        git(&self.ws, &["init", "-q", "-b", "main"]);
+        git(&self.ws, &["add", "-A"]);
+        git(&self.ws, &["commit", "-q", "-m", "user's work"]);
+        git(&self.ws, &["tag", "v0"]);
+        let blob = Command::new("git")
+            .current_dir(&self.ws)
+            .args(["hash-object", "-w", "--stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child
+                    .stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(b"an orphan blob\n")?;
+                child.wait_with_output()
+            })
+            .expect("git hash-object");
+        assert!(blob.status.success());
+        self
+    }
+
+    /// Record the host as it is now (call once the workspace is set up).
+    fn seal(mut self) -> Self {
+        let all = tree(self.parent());
+        self.outside = all
+            .into_iter()
+            .filter(|(rel, _)| !rel.starts_with("ws"))
+            .collect();
+        let git_dir = self.ws.join(".git");
+        self.git = git_dir.is_dir().then(|| tree(&git_dir));
+        self
+    }
+
+    /// The checks every hostile run must pass: the host outside the workspace unchanged and
+    /// nothing new next to the workspace, `.git` byte-identical, no link leading out of the
+    /// workspace, a finished run (`summary.json`).
+    fn check(&self, t: &TestRun) {
+        let now: BTreeMap<PathBuf, Node> = tree(self.parent())
+            .into_iter()
+            .filter(|(rel, _)| !rel.starts_with("ws"))
+            .collect();
+        assert!(
+            now == self.outside,
+            "the host outside the workspace changed: before {:?}, after {:?}",
+            self.outside.keys().collect::<Vec<_>>(),
+            now.keys().collect::<Vec<_>>()
+        );
+        if let Some(before) = &self.git {
+            let after = tree(&self.ws.join(".git"));
+            let changed: Vec<&PathBuf> = before
+                .keys()
+                .chain(after.keys())
+                .filter(|rel| before.get(*rel) != after.get(*rel))
+                .collect();
+            assert!(changed.is_empty(), "the host .git changed: {changed:?}");
+        }
+        let escaping = links_out_of(&self.ws);
+        assert!(
+            escaping.is_empty(),
+            "links out of the workspace: {escaping:?}"
+        );
+        let summary = self.run_dir(t).join("summary.json");
+        assert!(summary.is_file(), "no {}", summary.display());
+    }
+
+    fn run_dir(&self, t: &TestRun) -> PathBuf {
+        self.ws.join(".harnessgym/runs").join(&t.run)
+    }
+
+    fn json(&self, t: &TestRun, rel: &str) -> Value {
+        run_json(&self.ws, t, rel)
+    }
+
+    fn text(&self, t: &TestRun, rel: &str) -> String {
+        let path = self.run_dir(t).join(rel);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.ws.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    /// Whether `rel` exists in the workspace (a dangling link counts).
+    fn has(&self, rel: impl AsRef<Path>) -> bool {
+        std::fs::symlink_metadata(self.ws.join(rel)).is_ok()
+    }
+}
+
+/// `git` in `dir` with a fixed identity; asserts success and returns stdout.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=user",
+            "-c",
+            "user.email=user@example.invalid",
+        ])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Symlinks below `root` whose target is absolute, climbs above `root`, or resolves outside it.
+fn links_out_of(root: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let canonical = root.canonicalize().expect("canonical root");
+    tree(root)
+        .into_iter()
+        .filter_map(|(rel, node)| match node {
+            Node::Link(target) => Some((rel, target)),
+            _ => None,
+        })
+        .filter(|(rel, target)| {
+            let mut depth: i64 = rel.parent().map_or(0, |p| p.components().count() as i64);
+            let lexical_out = target.components().any(|c| match c {
+                Component::RootDir | Component::Prefix(_) => true,
+                Component::ParentDir => {
+                    depth -= 1;
+                    depth < 0
+                }
+                Component::Normal(_) => {
+                    depth += 1;
+                    false
+                }
+                Component::CurDir => false,
+            });
+            let resolved_out = root
+                .join(rel)
+                .canonicalize()
+                .is_ok_and(|p| !p.starts_with(&canonical));
+            lexical_out || resolved_out
+        })
+        .collect()
+}
+
+/// The refusals in `write_back.json`: `(path, reason code)`.
+fn refused(host: &Host, t: &TestRun) -> Vec<(String, String)> {
+    host.json(t, "write_back.json")["refused"]
+        .as_array()
+        .expect("refused list")
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().expect("path").to_string(),
+                r["reason"].as_str().expect("reason").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn assert_refused(list: &[(String, String)], path: &str, reason: &str) {
+    assert!(
+        list.iter().any(|(p, r)| p == path && r == reason),
+        "`{path}` not refused as {reason}: {list:?}"
+    );
+}
+
+/// The entries of result.json's `limits` list of iteration `i`: `(phase, limit, detail)`.
+fn limits(host: &Host, t: &TestRun, i: u32) -> Vec<(String, String, String)> {
+    let result = host.json(t, &format!("iterations/{i}/result.json"));
+    result["limits"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|l| {
+            let field = |k: &str| l[k].as_str().unwrap_or_default().to_string();
+            (field("phase"), field("limit"), field("detail"))
+        })
+        .collect()
+}
+
+fn has_limit(list: &[(String, String, String)], phase: &str, limit: &str) -> bool {
+    list.iter().any(|(p, l, _)| p == phase && l == limit)
+}
+
+/// A marker path on the host that a hostile payload would create if it ever ran there.
+fn host_marker(name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "harnessgym-containment-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. `.git`
+
+#[tokio::test]
+async fn the_agents_git_changes_never_reach_the_host_and_its_commits_come_back_as_a_bundle() {
+    let t = TestRun::new("contain-git").await;
+    let marker = host_marker("git");
+    let m = marker.display();
+    let attempt = format!(
+        r#"set -e
+# A payload that would run on the host at the next `git status` or checkout.
+printf '#!/bin/sh\ntouch {m}\n' > .git/hooks/post-checkout
+chmod +x .git/hooks/post-checkout
+git config core.fsmonitor 'touch {m}; true'
+git status > /dev/null
+[ -e {m} ] && echo "the fsmonitor payload runs in the container"
+# Erase the user's history where it can.
+git tag -d v0
+h=$(echo 'an orphan blob' | git hash-object --stdin)
+rm -f .git/objects/$(echo $h | cut -c1-2)/$(echo $h | cut -c3-)
+rm -f .git/description
+# The real fix, committed.
+{FIX_KERNEL}git -c user.name=agent -c user.email=agent@example.invalid commit -qam 'agent fix'
+# Case variants of the protected name.
+mkdir -p .GIT .Git/hooks
+echo '[core] fsmonitor = touch {m}' > .GIT/config
+printf '#!/bin/sh\ntouch {m}\n' > .Git/hooks/post-checkout
+"#
+    );
+    let host = Host::demo(&[(".fake_runner/attempt.sh", &attempt)]);
+    let head = git(&host.ws, &["rev-parse", "HEAD"]);
+    run_fake(&t, &host.ws, 1, &[]).await;
+    host.check(&t);
+
+    let stdout = host.text(&t, "iterations/1/attempt.stdout.txt");
+    assert!(
+        stdout.contains("the fsmonitor payload runs in the container"),
+        "the payload must be live for this test to mean anything: {stdout}"
+    );
+    assert!(
+        host.read("kernel_ops.py").contains(FIXED_NORM),
+        "the fix lands"
+    );
+    // `git status` on the host runs nothing of the agent's.
+    git(&host.ws, &["status", "--porcelain"]);
+    assert!(!marker.exists(), "{m}: the agent's code ran on the host");
+    assert_eq!(git(&host.ws, &["rev-parse", "HEAD"]), head);
+    for case in [".GIT", ".Git"] {
+        assert!(!host.has(case), "{case} reached the host");
+    }
+
+    let list = refused(&host, &t);
+    for path in [
+        ".git/config",
+        ".git/hooks/post-checkout",
+        ".GIT/config",
+        ".Git/hooks/post-checkout",
+    ] {
+        assert!(
+            list.iter()
+                .any(|(p, r)| r == "protected" && (p == path || path.starts_with(p.as_str()))),
+            "{path} not refused as protected: {list:?}"
+        );
+    }
+
+    // The agent's commits, as data, in the run folder.
+    let bundle = host.run_dir(&t).join("agent-commits.bundle");
+    let write_back = host.json(&t, "write_back.json");
+    assert_eq!(
+        write_back["agent_commits"].as_str(),
+        Some(bundle.to_str().expect("utf-8")),
+        "{write_back:#}"
+    );
+    let heads = git(
+        host.parent(),
+        &["bundle", "list-heads", bundle.to_str().expect("utf-8")],
+    );
+    let main = heads
+        .lines()
+        .find(|l| l.ends_with(" refs/heads/main"))
+        .unwrap_or_else(|| panic!("no main in {heads}"));
+    assert_ne!(main.split(' ').next(), Some(head.trim()), "{heads}");
+    assert!(
+        !heads.contains("refs/tags/v0"),
+        "the agent deleted v0: {heads}"
+    );
+    let inspect = host.parent().join("inspect");
+    git(host.parent(), &["init", "-q", "inspect"]);
+    git(
+        &inspect,
+        &[
+            "fetch",
+            "-q",
+            bundle.to_str().expect("utf-8"),
+            "refs/heads/*:refs/agent/*",
+        ],
+    );
+    assert_eq!(
+        git(&inspect, &["log", "-1", "--format=%s", "refs/agent/main"]).trim(),
+        "agent fix"
+    );
+    std::fs::remove_dir_all(&inspect).expect("remove the inspection repository");
+    host.check(&t);
+    t.cleanup().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Symlinks
+
+#[tokio::test]
+async fn symlinks_come_back_only_inside_the_workspace_and_a_second_run_reads_no_host_file() {
+    let t = TestRun::new("contain-links").await;
+    let attempt = r#"set -e
+rm kernel_ops.py && ln -s /etc/passwd kernel_ops.py
+rm task.md && ln -s ../sibling/canary.txt task.md
+ln -s ../../.. up
+ln -s / abs
+ln -s src/../../sibling/canary.txt sneaky
+ln -s src docs
+ln -s ../verifier.py src/inner
+# Hard links: to a host-image file (refused by the kernel for a file the agent does not own),
+# and to a workspace file (comes back as a copy).
+ln /etc/passwd hl 2>/dev/null && echo "hard link to /etc/passwd made" || echo "no hard link to /etc/passwd"
+ln verifier.py hl2
+"#;
+    let host = Host::demo(&[
+        (".fake_runner/attempt_1.sh", attempt),
+        ("src/helper.py", "HELPER = 1\n"),
+    ]);
+    let kernel = host.read("kernel_ops.py");
+    let task = host.read("task.md");
+    run_fake(&t, &host.ws, 1, &[]).await;
+    host.check(&t);
+
+    let list = refused(&host, &t);
+    assert_refused(&list, "kernel_ops.py", "symlink_absolute");
+    assert_refused(&list, "abs", "symlink_absolute");
+    assert_refused(&list, "task.md", "symlink_outside");
+    assert_refused(&list, "up", "symlink_outside");
+    assert_refused(&list, "sneaky", "symlink_outside");
+    assert_eq!(
+        host.read("kernel_ops.py"),
+        kernel,
+        "refused: the user's file stays"
+    );
+    assert_eq!(host.read("task.md"), task);
+    for gone in ["up", "abs", "sneaky"] {
+        assert!(!host.has(gone), "{gone} landed");
+    }
+    assert_eq!(
+        std::fs::read_link(host.ws.join("docs")).expect("docs is a link"),
+        Path::new("src"),
+        "a link inside the workspace lands"
+    );
+    assert_eq!(
+        std::fs::read_link(host.ws.join("src/inner")).expect("src/inner is a link"),
+        Path::new("../verifier.py")
+    );
+    for copy in ["hl", "hl2"] {
+        if let Ok(meta) = std::fs::symlink_metadata(host.ws.join(copy)) {
+            assert!(meta.is_file() && meta.nlink() == 1, "{copy}: {meta:?}");
+        }
+    }
+    assert_eq!(host.read("hl2"), host.read("verifier.py"));
+    let verifier = std::fs::metadata(host.ws.join("verifier.py")).expect("verifier.py");
+    assert_eq!(verifier.nlink(), 1, "no hard link between host files");
+
+    // A second run on the same workspace: the engine takes its baseline, and nothing of the
+    // host outside the workspace reaches the prompt (what a real runner sends to a provider).
+    let second = TestRun::adopt(&t, &format!("{}-again", t.run));
+    std::fs::remove_file(host.ws.join(".fake_runner/attempt_1.sh")).expect("rm");
+    run_fake(&second, &host.ws, 1, &[]).await;
+    host.check(&second);
+    let prompt = host.text(&second, "iterations/1/attempt.prompt.txt");
+    assert!(prompt.contains("Fix the numerical kernels"), "{prompt}");
+    assert!(
+        !prompt.contains(&host.canary),
+        "the canary reached the prompt"
+    );
+    let parent = host.parent().display().to_string();
+    assert!(!prompt.contains(&parent), "a host path reached the prompt");
+    second.cleanup().await;
+    t.cleanup().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Hostile paths never abort a run
+
+#[tokio::test]
+async fn hostile_paths_are_refused_or_kept_exactly_and_never_abort_the_run() {
+    let t = TestRun::new("contain-paths").await;
+    let attempt = format!(
+        r#"set -e
+{FIX_KERNEL}printf 'raw bytes\n' > "$(printf 'bad-\377\376-name.txt')"
+printf 'one\n' > "$(printf 'new\nline.txt')"
+d="$(printf 'dir\nwith\nnewlines')"
+mkdir "$d" && printf 'two\n' > "$d/f.txt"
+# The user's directory link `lib -> src`, replaced by a real directory with files.
+rm lib && mkdir lib && echo 'NEW = 2' > lib/new.py
+mkfifo fifo
+python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('sock')"
+"#
+    );
+    let build = r#"set -e
+rm -rf .harnessgym/tools && ln -s /etc .harnessgym/tools
+echo '{"status": "tooling_built"}' > "$HARNESSGYM_RESULT"
+"#;
+    let host = Host::empty();
+    for name in ["kernel_ops.py", "task.md", "verifier.py"] {
+        std::fs::copy(Path::new(DEMO).join(name), host.ws.join(name)).expect("copy demo");
+    }
+    write(&host.ws, ".fake_runner/attempt.sh", &attempt);
+    write(&host.ws, ".fake_runner/build.sh", build);
+    write(&host.ws, "src/helper.py", "HELPER = 1\n");
+    std::os::unix::fs::symlink("src", host.ws.join("lib")).expect("the user's link");
+    let host = host.git_init().seal();
+    run_fake(&t, &host.ws, 1, &[]).await;
+    host.check(&t);
+
+    let kernel = host.read("kernel_ops.py");
+    assert!(
+        kernel.contains(FIXED_NORM) && !kernel.contains(BUGGY_NORM),
+        "the fix lands"
+    );
+    let raw = host.ws.join(OsStr::from_bytes(b"bad-\xff\xfe-name.txt"));
+    assert_eq!(
+        std::fs::read(&raw).expect("the non-UTF-8 name is kept exactly"),
+        b"raw bytes\n"
+    );
+    assert_eq!(host.read("new\nline.txt"), "one\n");
+    assert_eq!(host.read("dir\nwith\nnewlines/f.txt"), "two\n");
+
+    // The agent replaced the user's directory link `lib -> src` by a real directory: that
+    // change lands as made, and nothing is written through the link into `src`.
+    let lib = std::fs::symlink_metadata(host.ws.join("lib")).expect("lib");
+    assert!(lib.is_dir(), "{lib:?}");
+    assert_eq!(host.read("lib/new.py"), "NEW = 2\n");
+    assert!(!host.has("src/new.py"), "written through the user's link");
+    assert_eq!(host.read("src/helper.py"), "HELPER = 1\n");
+
+    // Special files never land.
+    assert!(!host.has("fifo") && !host.has("sock"));
+
+    // `.harnessgym/tools -> /etc` from the build: refused on the way out, recorded.
+    let meta = std::fs::symlink_metadata(host.ws.join(".harnessgym/tools")).expect("tools");
+    assert!(meta.is_dir(), "the host's tools folder stays a directory");
+    let hits = limits(&host, &t, 1);
+    assert!(
+        hits.iter().any(|(phase, limit, detail)| phase == "bundle"
+            && limit == "refused"
+            && detail.contains(".harnessgym/tools")),
+        "{hits:?}"
+    );
+    t.cleanup().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Processes do not outlive their phase
+
+/// A phase script that gives the attempt's daemons their signal, and reports whether any still
+/// runs and whether `verifier.py` is still the original. (A survivor would rewrite it before
+/// the session is captured, and `pwned` would reach the host.)
+const CHECK_DAEMONS: &str = r#"touch /tmp/go
+if cmp -s verifier.py .fake_runner/verifier.orig; then echo "verifier: original"; else echo "verifier: CHANGED"; fi
+stray=$(ps -eo pid=,args= | grep -c '[p]wned')
+echo "stray processes: $stray"
+"#;
+
+#[tokio::test]
+async fn processes_the_attempt_leaves_running_are_killed_before_reflection() {
+    let t = TestRun::new("contain-procs").await;
+    // Daemons that outlive the attempt's exit 0, one escaping its process group with setsid;
+    // they start rewriting verifier.py only once a later phase gives the signal.
+    let attempt = r#"loop='while [ ! -e /tmp/go ]; do sleep 0.1; done; while :; do echo pwned > verifier.py; sleep 0.1; done'
+nohup sh -c "$loop" > /dev/null 2>&1 &
+setsid sh -c "$loop" > /dev/null 2>&1 < /dev/null &
+echo '{"status": "blocked"}' > "$HARNESSGYM_RESULT"
+exit 0
+"#;
+    let verifier = std::fs::read_to_string(Path::new(DEMO).join("verifier.py")).expect("verifier");
+    let host = Host::demo(&[
+        (".fake_runner/attempt.sh", attempt),
+        (".fake_runner/reflection.sh", CHECK_DAEMONS),
+        (".fake_runner/build.sh", CHECK_DAEMONS),
+        (".fake_runner/verifier.orig", &verifier),
+    ]);
+    run_fake(&t, &host.ws, 1, &[]).await;
+    host.check(&t);
+
+    for phase in ["reflection", "build"] {
+        let seen = host.text(&t, &format!("iterations/1/{phase}.stdout.txt"));
+        assert!(
+            seen.contains("verifier: original") && seen.contains("stray processes: 0"),
+            "{phase}: {seen}"
+        );
+    }
+    assert_eq!(host.read("verifier.py"), verifier, "pwned came back");
+    let hits = limits(&host, &t, 1);
+    assert!(has_limit(&hits, "attempt", "processes"), "{hits:?}");
+    let killed: u32 = hits
+        .iter()
+        .find(|(p, l, _)| p == "attempt" && l == "processes")
+        .and_then(|(_, _, detail)| detail.split(' ').next()?.parse().ok())
+        .expect("a count of killed processes");
+    assert!(killed >= 2, "both daemons (and their children): {hits:?}");
+    t.cleanup().await;
+}
