@@ -616,3 +616,51 @@ exit 0
     assert!(killed >= 2, "both daemons (and their children): {hits:?}");
     t.cleanup().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5. The disk limit
+
+/// A run with a 200 MiB disk limit whose attempt runs `attempt` (which writes far more, then
+/// sleeps): the attempt is stopped within seconds, failed, recorded as `disk`; nothing of it
+/// reaches the host. When the written file outlives the phase (`kept`), the over-limit state is
+/// never captured, and that is recorded too.
+async fn over_the_disk_limit(name: &str, attempt: &str, kept: bool) {
+    let t = TestRun::new(name).await;
+    let host = Host::demo(&[(".fake_runner/attempt.sh", attempt)]);
+    let extra = ["--disk-limit", "200m", "--attempt-timeout", "60s"];
+    run_fake(&t, &host.ws, 1, &extra).await;
+    host.check(&t);
+
+    let result = host.json(&t, "iterations/1/result.json");
+    let phase = &result["phases"]["attempt"];
+    assert_eq!(phase["status"], "failed", "{phase:#}");
+    let took = phase["duration_seconds"].as_f64().expect("duration");
+    // The watchdog measures every 5 s; two such tests writing at once on a loaded machine
+    // take up to about 15 s.
+    assert!(took < 20.0, "stopped after {took} s, the timeout is 60 s");
+    let hits = limits(&host, &t, 1);
+    assert!(has_limit(&hits, "attempt", "disk"), "{hits:?}");
+    assert_eq!(
+        has_limit(&hits, "iteration-1", "disk"),
+        kept,
+        "the over-limit snapshot is refused and recorded: {hits:?}"
+    );
+    assert!(!host.has("big"), "the big file reached the host");
+    let summary = host.json(&t, "summary.json");
+    let recorded = summary["harnessgym"]["limits"].to_string();
+    assert!(recorded.contains("\"disk\""), "{summary:#}");
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_attempt_that_fills_the_disk_is_stopped_failed_and_never_captured() {
+    let attempt = "head -c 600M /dev/zero > big\nsleep 60\n";
+    over_the_disk_limit("contain-disk", attempt, true).await;
+}
+
+#[tokio::test]
+async fn a_deleted_file_held_open_still_counts_against_the_disk_limit() {
+    let attempt = "exec 3> big\nrm big\nhead -c 600M /dev/zero >&3\nsleep 60\n";
+    // Once the phase's processes are killed the file is gone: the state is small again.
+    over_the_disk_limit("contain-disk-unlinked", attempt, false).await;
+}
