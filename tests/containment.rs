@@ -664,3 +664,154 @@ async fn a_deleted_file_held_open_still_counts_against_the_disk_limit() {
     // Once the phase's processes are killed the file is gone: the state is small again.
     over_the_disk_limit("contain-disk-unlinked", attempt, false).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. Scoring sees the task, not the agent's environment
+
+/// The evaluator: the number in `value.txt` as the score (lower is better).
+const SCORE_PY: &str = "import json\nv = int(open('value.txt').read())\nprint(json.dumps({'status': 'passed', 'score': v}))\n";
+
+const OPTIMIZE: &[&str] = &[
+    "--optimization-mode",
+    "--post-attempt-command",
+    "python3 score.py",
+];
+
+/// A workspace scored by `score.py` (baseline 10) whose attempt runs `attempt`.
+fn scored_workspace(attempt: &str) -> Host {
+    let host = Host::empty();
+    write(&host.ws, "task.md", "Make the score small.\n");
+    write(&host.ws, "value.txt", "10\n");
+    write(&host.ws, "score.py", SCORE_PY);
+    write(&host.ws, ".fake_runner/attempt.sh", attempt);
+    host.git_init().seal()
+}
+
+/// Python that makes every later `print` show a fake best score of `fake`, and leaves
+/// `/tmp/loaded-<fake>` behind to show it ran.
+fn fake_print(fake: u32) -> String {
+    format!(
+        "import builtins, json\nopen('/tmp/loaded-{fake}', 'w').close()\n_print = builtins.print\nbuiltins.print = lambda *a, **k: _print(json.dumps({{'status': 'passed', 'score': {fake}}}), **k)\n"
+    )
+}
+
+#[tokio::test]
+async fn a_python_startup_hook_in_the_agents_home_cannot_fake_the_score() {
+    let t = TestRun::new("contain-score-home").await;
+    // The real work: 10 -> 7. The fake: every python3 started in this home prints score 1.
+    let attempt = format!(
+        r#"set -e
+echo 7 > value.txt
+site=$(python3 -c 'import site; print(site.getusersitepackages())')
+mkdir -p "$site"
+cat > "$site/usercustomize.py" <<'EOF'
+{user}EOF
+cat > "$site/sitecustomize.py" <<'EOF'
+{site}EOF
+# A .pth that puts a hidden directory on sys.path (as PYTHONPATH would) and imports from it.
+mkdir -p "$HOME/.hidden"
+cat > "$HOME/.hidden/zzhook.py" <<'EOF'
+{pth}EOF
+printf '%s\nimport zzhook\n' "$HOME/.hidden" > "$site/zz-hook.pth"
+echo "in the session: $(python3 score.py)"
+echo "hooks loaded: $(ls /tmp | grep loaded- | tr '\n' ' ')"
+"#,
+        user = fake_print(1),
+        site = fake_print(2),
+        pth = fake_print(3),
+    );
+    let host = scored_workspace(&attempt);
+    run_fake(&t, &host.ws, 1, OPTIMIZE).await;
+    host.check(&t);
+
+    let stdout = host.text(&t, "iterations/1/attempt.stdout.txt");
+    // The hooks must be live in the session for this test to mean anything (the innermost
+    // fake print, the .pth one, is what shows). The user site's sitecustomize.py is planted
+    // too, but Debian's own sitecustomize comes first on sys.path and shadows it.
+    assert!(
+        stdout.contains(r#"in the session: {"status": "passed", "score": 3}"#)
+            && stdout.contains("hooks loaded: loaded-1 loaded-3"),
+        "{stdout}"
+    );
+    let result = host.json(&t, "iterations/1/result.json");
+    assert_eq!(result["post_attempt"]["score"], 7.0, "{result:#}");
+    let summary = host.json(&t, "summary.json");
+    assert_eq!(summary["best_score"], 7.0, "{summary:#}");
+    assert_eq!(summary["optimization"]["baseline_score"], 10.0);
+    let manifest = host.json(&t, "checkpoints/best_manifest.json");
+    assert_eq!(manifest["iteration"], 1);
+    assert_eq!(host.read("value.txt"), "7\n", "the real improvement lands");
+    assert!(
+        tree(&host.ws)
+            .keys()
+            .all(|p| !p.ends_with("usercustomize.py")),
+        "the agent's home never reaches the host"
+    );
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_protected_evaluator_edited_by_the_agent_is_scored_from_the_baseline_and_disqualifies() {
+    let t = TestRun::new("contain-score-protect").await;
+    let attempt = format!(
+        "set -e\necho 7 > value.txt\ncat > score.py <<'EOF'\n{}print('ignored')\nEOF\n",
+        fake_print(1)
+    );
+    let host = scored_workspace(&attempt);
+    let mut extra = OPTIMIZE.to_vec();
+    extra.extend(["--protect", "score.py"]);
+    run_fake(&t, &host.ws, 1, &extra).await;
+    host.check(&t);
+
+    let result = host.json(&t, "iterations/1/result.json");
+    assert_eq!(
+        result["protected_paths_modified"],
+        serde_json::json!(["score.py"]),
+        "{result:#}"
+    );
+    assert_eq!(
+        result["post_attempt"]["score"], 7.0,
+        "scored by the original score.py"
+    );
+    assert_eq!(result["verified"], false, "{result:#}");
+    assert_eq!(result["verification"]["status"], "failed");
+    let optimization = &result["optimization"];
+    assert_eq!(optimization["improved_from_baseline"], false, "{result:#}");
+    assert_eq!(optimization["improved_from_previous_best"], false);
+    assert!(
+        optimization["best_checkpoint"].is_null(),
+        "never the best checkpoint: {result:#}"
+    );
+    let summary = host.json(&t, "summary.json");
+    assert_eq!(summary["best_checkpoint"]["latest"]["iteration"], 0);
+    assert_eq!(
+        summary["best_score"], 10.0,
+        "the disqualified score is not the run's best: {summary:#}"
+    );
+    assert_eq!(summary["optimization"]["best_score"], 10.0);
+    assert_eq!(summary["optimization"]["improved"], false);
+    assert_eq!(
+        host.read("score.py"),
+        SCORE_PY,
+        "the evaluator stays the user's"
+    );
+    t.cleanup().await;
+}
+
+/// Without `--protect`, the evaluator is a task file like any other: an attempt that edits it
+/// is scored by its own version, and that edit comes back. That is what `--protect` is for.
+#[tokio::test]
+async fn without_protect_an_edited_evaluator_is_the_agents_to_change() {
+    let t = TestRun::new("contain-score-open").await;
+    let fake = format!("{}print('ignored')\n", fake_print(1));
+    let attempt = format!("set -e\ncat > score.py <<'EOF'\n{fake}EOF\n");
+    let host = scored_workspace(&attempt);
+    run_fake(&t, &host.ws, 1, OPTIMIZE).await;
+    host.check(&t);
+
+    let result = host.json(&t, "iterations/1/result.json");
+    assert!(result["protected_paths_modified"].is_null(), "{result:#}");
+    assert_eq!(result["post_attempt"]["score"], 1.0, "{result:#}");
+    assert_eq!(host.read("score.py"), fake);
+    t.cleanup().await;
+}
