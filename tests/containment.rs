@@ -299,6 +299,23 @@ fn has_limit(list: &[(String, String, String)], phase: &str, limit: &str) -> boo
     list.iter().any(|(p, l, _)| p == phase && l == limit)
 }
 
+/// result.json's `result_errors` of iteration `i`: `(phase, error)`.
+fn result_errors(host: &Host, t: &TestRun, i: u32) -> Vec<(String, String)> {
+    let result = host.json(t, &format!("iterations/{i}/result.json"));
+    result["result_errors"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            (
+                e["phase"].as_str().unwrap_or_default().to_string(),
+                e["error"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// A marker path on the host that a hostile payload would create if it ever ran there.
 fn host_marker(name: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!(
@@ -813,5 +830,124 @@ async fn without_protect_an_edited_evaluator_is_the_agents_to_change() {
     assert!(result["protected_paths_modified"].is_null(), "{result:#}");
     assert_eq!(result["post_attempt"]["score"], 1.0, "{result:#}");
     assert_eq!(host.read("score.py"), fake);
+    t.cleanup().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Silent failures are recorded
+
+#[tokio::test]
+async fn hostile_result_and_registry_files_are_recorded_not_silently_ignored() {
+    let t = TestRun::new("contain-files").await;
+    let replace =
+        |how: &str| format!("rm -f \"$HARNESSGYM_RESULT\"\n{how} \"$HARNESSGYM_RESULT\"\n");
+    let build = format!(
+        "{}head -c 20M /dev/zero | tr '\\0' ' ' > .harnessgym/registry.json\n",
+        replace("truncate -s 2G")
+    );
+    let host = Host::demo(&[
+        (".fake_runner/attempt.sh", &replace("ln -s /etc/passwd")),
+        (".fake_runner/reflection.sh", &replace("mkfifo")),
+        (".fake_runner/build.sh", &build),
+    ]);
+    let out = run_fake(&t, &host.ws, 1, &[]).await;
+    assert_eq!(out.status.code(), Some(0));
+    host.check(&t);
+
+    let errors = result_errors(&host, &t, 1);
+    for (phase, what) in [
+        ("attempt", "symlink"),
+        ("reflection", "FIFO"),
+        ("build", "2147483648 bytes"),
+    ] {
+        assert!(
+            errors.iter().any(|(p, e)| p == phase
+                && e.starts_with("result.json refused")
+                && e.contains(what)),
+            "{phase}: {errors:?}"
+        );
+    }
+    let hits = limits(&host, &t, 1);
+    assert!(
+        hits.iter().any(|(phase, limit, detail)| phase == "bundle"
+            && limit == "refused"
+            && detail.starts_with("registry.json refused")),
+        "{hits:?}"
+    );
+    // Refused content is a limit hit like any other: summary.json gathers them all.
+    let summary = host.json(&t, "summary.json");
+    let gathered: Vec<(&str, &str)> = summary["harnessgym"]["limits"]
+        .as_array()
+        .expect("limits")
+        .iter()
+        .filter(|l| l["limit"] == "refused")
+        .filter_map(|l| Some((l["phase"].as_str()?, l["detail"].as_str()?)))
+        .collect();
+    for phase in ["attempt", "reflection", "build"] {
+        assert!(
+            gathered
+                .iter()
+                .any(|(p, d)| *p == phase && d.starts_with("result.json refused")),
+            "{phase}: {gathered:?}"
+        );
+    }
+    assert!(
+        gathered
+            .iter()
+            .any(|(p, d)| *p == "bundle" && d.starts_with("registry.json refused")),
+        "{gathered:?}"
+    );
+    let registry = std::fs::metadata(host.ws.join(".harnessgym/registry.json")).expect("registry");
+    assert!(
+        registry.len() < 1 << 20,
+        "the host registry stays the host's"
+    );
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_oom_kill_is_recorded_as_the_memory_limit() {
+    let t = TestRun::new("contain-oom").await;
+    let attempt = "python3 -c \"b = b'x' * (1 << 30)\"\n";
+    let host = Host::demo(&[(".fake_runner/attempt.sh", attempt)]);
+    run_fake(&t, &host.ws, 1, &["--memory", "256m"]).await;
+    host.check(&t);
+    let hits = limits(&host, &t, 1);
+    assert!(has_limit(&hits, "attempt", "memory"), "{hits:?}");
+    let result = host.json(&t, "iterations/1/result.json");
+    assert_eq!(
+        result["phases"]["attempt"]["status"], "failed",
+        "{result:#}"
+    );
+    let summary = host.json(&t, "summary.json");
+    assert!(
+        summary["harnessgym"]["limits"]
+            .to_string()
+            .contains("\"memory\""),
+        "{summary:#}"
+    );
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_fork_bomb_is_held_at_the_pids_limit_and_recorded() {
+    let t = TestRun::new("contain-forks").await;
+    let attempt = "bomb() { bomb | bomb & }\nbomb\nsleep 60\n";
+    let host = Host::demo(&[(".fake_runner/attempt.sh", attempt)]);
+    let extra = ["--pids-limit", "64", "--attempt-timeout", "5s"];
+    run_fake(&t, &host.ws, 1, &extra).await;
+    host.check(&t);
+    let hits = limits(&host, &t, 1);
+    assert!(has_limit(&hits, "attempt", "pids"), "{hits:?}");
+    let result = host.json(&t, "iterations/1/result.json");
+    assert_eq!(
+        result["phases"]["attempt"]["status"], "timeout",
+        "{result:#}"
+    );
+    // Reflection and build ran in the same container after it: nothing of the bomb was left.
+    assert_eq!(
+        result["phases"]["build"]["status"], "completed",
+        "{result:#}"
+    );
     t.cleanup().await;
 }
