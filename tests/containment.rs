@@ -21,6 +21,7 @@ use common::{TestRun, run_fake, run_json, write};
 use serde_json::Value;
 
 const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/numerical_debug_task");
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
 const BUGGY_NORM: &str = "math.sqrt(sum(x * x for x in a)) + math.sqrt(sum(y * y for y in b))";
 const FIXED_NORM: &str = "math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))";
 /// The attempt's real fix to the demo's planted bug, as a shell line.
@@ -949,5 +950,147 @@ async fn a_fork_bomb_is_held_at_the_pids_limit_and_recorded() {
         result["phases"]["build"]["status"], "completed",
         "{result:#}"
     );
+    t.cleanup().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Quarantine never touches the host
+
+const SERVER_DIR: &str = ".harnessgym/mcp/kernel-probe";
+
+/// A build that makes the example MCP server from `.fake_runner/server` (the broken or the
+/// working one), and plants links to host files in the bundle.
+const BUILD_SERVER: &str = r#"set -e
+mkdir -p .harnessgym/mcp/kernel-probe
+cp .fake_runner/server/* .harnessgym/mcp/kernel-probe/
+ln -s /etc/passwd .harnessgym/tools/leak
+ln -s ../../.. .harnessgym/skills/up
+echo '{"status": "tooling_built"}' > "$HARNESSGYM_RESULT"
+"#;
+
+/// The demo task with a build that makes `example`'s MCP server.
+fn server_workspace(example: &str) -> Host {
+    let server = Path::new(EXAMPLES).join(example).join(SERVER_DIR);
+    let manifest =
+        std::fs::read_to_string(server.join("harnessgym-mcp.json")).expect("the example manifest");
+    let source = std::fs::read_to_string(server.join("server.py")).expect("the example server");
+    Host::demo(&[
+        (".fake_runner/build.sh", BUILD_SERVER),
+        (".fake_runner/server/harnessgym-mcp.json", &manifest),
+        (".fake_runner/server/server.py", &source),
+    ])
+}
+
+/// The registry's artifact at `path`.
+fn artifact(host: &Host, path: &str) -> Value {
+    let text = host.read(".harnessgym/registry.json");
+    let registry: Value = serde_json::from_str(&text).expect("registry");
+    registry["artifacts"]
+        .as_array()
+        .expect("artifacts")
+        .iter()
+        .find(|a| a["path"] == path)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {path} in {registry:#}"))
+}
+
+/// The bundle's links to host files were refused on the way out, and recorded.
+fn assert_bundle_links_refused(host: &Host, t: &TestRun) {
+    let hits = limits(host, t, 1);
+    for (path, reason) in [
+        (".harnessgym/tools/leak", "is absolute"),
+        (".harnessgym/skills/up", "leaves the destination"),
+    ] {
+        assert!(
+            hits.iter().any(|(phase, limit, detail)| phase == "bundle"
+                && limit == "refused"
+                && detail.starts_with(path)
+                && detail.contains(reason)),
+            "{path}: {hits:?}"
+        );
+        assert!(!host.has(path), "{path} reached the host");
+    }
+}
+
+#[tokio::test]
+async fn a_tool_that_fails_qualification_never_touches_the_host_and_stays_as_evidence() {
+    let t = TestRun::new("contain-quarantine").await;
+    let host = server_workspace("mcp_bundle_broken");
+    run_fake(&t, &host.ws, 1, &["--artifact-repair-attempts", "0"]).await;
+    host.check(&t);
+
+    let report = host.json(
+        &t,
+        "iterations/1/qualification/attempt_1/qualification.json",
+    );
+    assert_eq!(report["status"], "failed", "{report:#}");
+    assert!(!host.has(SERVER_DIR), "a quarantined tool reached the host");
+    let manifest = artifact(&host, &format!("{SERVER_DIR}/harnessgym-mcp.json"));
+    assert_eq!(manifest["metadata"]["quarantined"], true, "{manifest:#}");
+    assert_bundle_links_refused(&host, &t);
+
+    // Its files are kept as evidence in the run's snapshot.
+    let evidence = tempfile::tempdir().expect("tempdir");
+    let out = evidence.path().join("iteration-1.tar.gz");
+    let export = Command::new(common::BIN)
+        .current_dir(&host.ws)
+        .args([
+            "snapshot",
+            "export",
+            "--run",
+            &t.run,
+            "--name",
+            "iteration-1",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("the binary runs");
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let listing = Command::new("tar")
+        .arg("tzf")
+        .arg(&out)
+        .output()
+        .expect("tar runs");
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.ends_with(&format!("{SERVER_DIR}/server.py"))),
+        "{listing}"
+    );
+    host.check(&t);
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_tool_that_passes_qualification_lands_on_the_host() {
+    let t = TestRun::new("contain-qualified").await;
+    let host = server_workspace("mcp_bundle");
+    run_fake(&t, &host.ws, 1, &["--artifact-repair-attempts", "0"]).await;
+    host.check(&t);
+
+    let report = host.json(
+        &t,
+        "iterations/1/qualification/attempt_1/qualification.json",
+    );
+    assert_eq!(report["status"], "passed", "{report:#}");
+    for file in ["server.py", "harnessgym-mcp.json"] {
+        let landed = host.ws.join(SERVER_DIR).join(file);
+        assert!(
+            std::fs::symlink_metadata(&landed).is_ok_and(|m| m.is_file()),
+            "{file} did not land"
+        );
+    }
+    let manifest = artifact(&host, &format!("{SERVER_DIR}/harnessgym-mcp.json"));
+    assert_eq!(
+        manifest["metadata"]["qualification"]["status"], "passed",
+        "{manifest:#}"
+    );
+    assert_bundle_links_refused(&host, &t);
     t.cleanup().await;
 }
