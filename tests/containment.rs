@@ -1094,3 +1094,41 @@ async fn a_tool_that_passes_qualification_lands_on_the_host() {
     assert_bundle_links_refused(&host, &t);
     t.cleanup().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Cases of our own
+
+/// A workspace damaged by a harnessgym before issue 8's fix: the agent's `task.md -> host file`
+/// came back. The task file is read without following links out of the workspace, so the host
+/// file never reaches a prompt (what a real runner sends to a model provider).
+#[tokio::test]
+async fn a_task_file_that_links_out_of_the_workspace_is_not_read() {
+    let t = TestRun::new("contain-task-link").await;
+    let host = Host::empty();
+    for name in ["kernel_ops.py", "verifier.py"] {
+        std::fs::copy(Path::new(DEMO).join(name), host.ws.join(name)).expect("copy demo");
+    }
+    std::os::unix::fs::symlink("../sibling/canary.txt", host.ws.join("task.md")).expect("link");
+    let host = host.seal();
+    let out = Command::new(common::BIN)
+        .current_dir(&host.ws)
+        .args([
+            "run", "--task", "task.md", "--runner", "fake", "--run-id", &t.run, "-q",
+        ])
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("task.md") && first.contains("outside the workspace"),
+        "{stderr}"
+    );
+    let leaked = tree(&host.ws).into_iter().any(|(_, node)| match node {
+        Node::File(_, bytes) => String::from_utf8_lossy(&bytes).contains(&host.canary),
+        _ => false,
+    });
+    assert!(!leaked, "the canary was copied into the workspace");
+    assert!(!host.run_dir(&t).exists(), "the run started");
+    t.cleanup().await;
+}
