@@ -38,6 +38,13 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// The task file lies in the workspace, but is not a regular file reached without leaving
+    /// it (a link out of the workspace, a FIFO, a huge file).
+    #[error("task file refused: {reason}")]
+    TaskRefused {
+        /// Why.
+        reason: crate::hostfs::HostReadError,
+    },
     /// The task is empty.
     #[error("the task {origin} is empty")]
     EmptyTask {
@@ -101,6 +108,11 @@ impl Diagnose for ConfigError {
             ConfigError::RunExists { .. } => {
                 Some("pick another --run-id, or leave it out to get a fresh one".into())
             }
+            ConfigError::TaskRefused { .. } => Some(
+                "a task file in the workspace is read only when it stays inside it; if you trust \
+                 the file a link points to, pass that file's own path to --task"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -297,17 +309,38 @@ fn resolve_task(
         .ok_or_else(|| ConfigError::TaskMissing {
             path: given.clone(),
         })?;
+    let text = read_task(&path, workspace)?;
     let path = path.canonicalize().unwrap_or(path);
-    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::TaskRead {
-        path: path.clone(),
-        source,
-    })?;
     if text.trim().is_empty() {
         return Err(ConfigError::EmptyTask {
             origin: format!("file {}", path.display()),
         });
     }
     Ok((text, Some(path)))
+}
+
+/// Largest task file read from the workspace.
+const TASK_LIMIT: u64 = 16 << 20;
+
+/// The text of the task file at `path`. One in the workspace is a workspace file: read without
+/// following links out of it, only if regular and within [`TASK_LIMIT`] (a workspace may hold
+/// links the agent of an older version wrote back). One outside is the user's to name.
+fn read_task(path: &Path, workspace: &Path) -> Result<String, ConfigError> {
+    let parent = path.parent().and_then(|p| p.canonicalize().ok());
+    let bytes = match (parent, path.file_name()) {
+        (Some(parent), Some(name)) if parent.starts_with(workspace) => {
+            crate::hostfs::read_workspace_file(workspace, &parent.join(name), TASK_LIMIT)
+                .map_err(|reason| ConfigError::TaskRefused { reason })?
+        }
+        _ => std::fs::read(path).map_err(|source| ConfigError::TaskRead {
+            path: path.to_path_buf(),
+            source,
+        })?,
+    };
+    String::from_utf8(bytes).map_err(|e| ConfigError::TaskRead {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+    })
 }
 
 fn validate_run_id(id: String) -> Result<String, ConfigError> {
@@ -409,6 +442,29 @@ mod tests {
         for bad in ["", "g", "4x", "-1g", "0", "1.5g"] {
             assert_eq!(parse_size(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_task_file_in_the_workspace_is_read_without_leaving_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ws = dir.path().join("ws");
+        std::fs::create_dir(&ws).expect("mkdir");
+        let ws = ws.canonicalize().expect("canonical");
+        std::fs::write(dir.path().join("secret.md"), "host file\n").expect("write");
+        std::fs::write(ws.join("real.md"), "the task\n").expect("write");
+        std::os::unix::fs::symlink("../secret.md", ws.join("out.md")).expect("link");
+        std::os::unix::fs::symlink("real.md", ws.join("in.md")).expect("link");
+        assert!(matches!(
+            read_task(&ws.join("out.md"), &ws),
+            Err(ConfigError::TaskRefused { .. })
+        ));
+        assert_eq!(
+            read_task(&ws.join("in.md"), &ws).expect("inside"),
+            "the task\n"
+        );
+        // A file outside the workspace is the user's to name.
+        let outside = dir.path().join("secret.md");
+        assert_eq!(read_task(&outside, &ws).expect("outside"), "host file\n");
     }
 
     #[test]
