@@ -1132,3 +1132,44 @@ async fn a_task_file_that_links_out_of_the_workspace_is_not_read() {
     assert!(!host.run_dir(&t).exists(), "the run started");
     t.cleanup().await;
 }
+
+/// Ten thousand refused links: every one is refused and counted, the report stays bounded, and
+/// the rest of the write-back (the real fix) completes.
+#[tokio::test]
+async fn a_flood_of_refused_links_is_counted_and_the_report_stays_bounded() {
+    let t = TestRun::new("contain-flood").await;
+    let attempt = format!(
+        "set -e\n{FIX_KERNEL}python3 -c \"import os; os.mkdir('many'); [os.symlink('/etc/passwd', f'many/l{{i}}') for i in range(10000)]\"\n"
+    );
+    let host = Host::demo(&[(".fake_runner/attempt.sh", &attempt)]);
+    run_fake(&t, &host.ws, 1, &[]).await;
+    host.check(&t);
+
+    assert!(
+        host.read("kernel_ops.py").contains(FIXED_NORM),
+        "the fix lands"
+    );
+    let links = std::fs::read_dir(host.ws.join("many"))
+        .expect("many")
+        .count();
+    assert_eq!(links, 0, "no link landed");
+    let write_back = host.json(&t, "write_back.json");
+    let listed = write_back["refused"].as_array().expect("refused").len();
+    assert!(listed <= 1000, "{listed} refusals listed");
+    let size = std::fs::metadata(host.run_dir(&t).join("write_back.json"))
+        .expect("write_back.json")
+        .len();
+    assert!(size < 1 << 20, "write_back.json is {size} bytes");
+    assert_eq!(
+        write_back["refused_unlisted"].as_u64(),
+        Some(10_000 - listed as u64),
+        "the refusals past the list are counted"
+    );
+    let summary = host.json(&t, "summary.json");
+    assert_eq!(
+        summary["harnessgym"]["write_back"]["refused"], 10_000,
+        "{:#}",
+        summary["harnessgym"]["write_back"]
+    );
+    t.cleanup().await;
+}
