@@ -1133,15 +1133,26 @@ async fn a_task_file_that_links_out_of_the_workspace_is_not_read() {
     t.cleanup().await;
 }
 
-/// Ten thousand refused links: every one is refused and counted, the report stays bounded, and
-/// the rest of the write-back (the real fix) completes.
+/// Ten thousand refused links in the task files, and as many in the bundle: every one is
+/// refused and counted, the reports stay bounded, and the rest of the write-back (the real fix)
+/// completes.
 #[tokio::test]
 async fn a_flood_of_refused_links_is_counted_and_the_report_stays_bounded() {
     let t = TestRun::new("contain-flood").await;
-    let attempt = format!(
-        "set -e\n{FIX_KERNEL}python3 -c \"import os; os.mkdir('many'); [os.symlink('/etc/passwd', f'many/l{{i}}') for i in range(10000)]\"\n"
+    let flood = |dir: &str| {
+        format!(
+            "python3 -c \"import os; os.makedirs('{dir}', exist_ok=True); [os.symlink('/etc/passwd', f'{dir}/l{{i}}') for i in range(10000)]\"\n"
+        )
+    };
+    let attempt = format!("set -e\n{FIX_KERNEL}{}", flood("many"));
+    let build = format!(
+        "set -e\n{}echo '{{\"status\": \"tooling_built\"}}' > \"$HARNESSGYM_RESULT\"\n",
+        flood(".harnessgym/tools")
     );
-    let host = Host::demo(&[(".fake_runner/attempt.sh", &attempt)]);
+    let host = Host::demo(&[
+        (".fake_runner/attempt.sh", &attempt),
+        (".fake_runner/build.sh", &build),
+    ]);
     run_fake(&t, &host.ws, 1, &[]).await;
     host.check(&t);
 
@@ -1170,6 +1181,25 @@ async fn a_flood_of_refused_links_is_counted_and_the_report_stays_bounded() {
         summary["harnessgym"]["write_back"]["refused"], 10_000,
         "{:#}",
         summary["harnessgym"]["write_back"]
+    );
+    let hits = limits(&host, &t, 1);
+    let bundle: Vec<&String> = hits
+        .iter()
+        .filter(|(phase, limit, _)| phase == "bundle" && limit == "refused")
+        .map(|(_, _, detail)| detail)
+        .collect();
+    assert!(
+        bundle.len() <= 1001,
+        "{} bundle refusals listed",
+        bundle.len()
+    );
+    let unlisted = 10_000 - (bundle.len() - 1);
+    assert!(
+        bundle
+            .iter()
+            .any(|d| d.starts_with(&format!("{unlisted} more entries refused"))),
+        "the bundle's refusals past the list are counted: {:?}",
+        bundle.last()
     );
     t.cleanup().await;
 }
