@@ -933,19 +933,31 @@ async fn an_oom_kill_is_recorded_as_the_memory_limit() {
 #[tokio::test]
 async fn a_fork_bomb_is_held_at_the_pids_limit_and_recorded() {
     let t = TestRun::new("contain-forks").await;
+    // The attempt's bomb runs in its process group until the phase times out; the reflection's
+    // escapes the group with setsid and the phase exits 0 at once, leaving it to the sweep.
     let attempt = "bomb() { bomb | bomb & }\nbomb\nsleep 60\n";
-    let host = Host::demo(&[(".fake_runner/attempt.sh", attempt)]);
+    let reflection =
+        "setsid sh -c 'bomb() { bomb | bomb & }; bomb' < /dev/null > /dev/null 2>&1 &\nexit 0\n";
+    let host = Host::demo(&[
+        (".fake_runner/attempt.sh", attempt),
+        (".fake_runner/reflection.sh", reflection),
+    ]);
     let extra = ["--pids-limit", "64", "--attempt-timeout", "5s"];
     run_fake(&t, &host.ws, 1, &extra).await;
     host.check(&t);
     let hits = limits(&host, &t, 1);
     assert!(has_limit(&hits, "attempt", "pids"), "{hits:?}");
+    assert!(has_limit(&hits, "reflection", "processes"), "{hits:?}");
+    // The build ran in the same container after both: nothing of the bombs was left to fork.
+    assert!(
+        !has_limit(&hits, "build", "pids") && !has_limit(&hits, "build", "processes"),
+        "a bomb outlived its phase: {hits:?}"
+    );
     let result = host.json(&t, "iterations/1/result.json");
     assert_eq!(
         result["phases"]["attempt"]["status"], "timeout",
         "{result:#}"
     );
-    // Reflection and build ran in the same container after it: nothing of the bomb was left.
     assert_eq!(
         result["phases"]["build"]["status"], "completed",
         "{result:#}"
