@@ -95,8 +95,10 @@ pub struct SessionBundle {
     staging: tempfile::TempDir,
     /// Workspace-relative files and links of the bundle (UTF-8 names; others are refused).
     pub files: Vec<String>,
-    /// Entries refused on the way out of the container.
+    /// Entries refused on the way out of the container (at most the extractor's listed bound).
     pub refused: Vec<Refused>,
+    /// Refused entries past the listed bound, counted only.
+    pub refused_unlisted: usize,
     /// The session's registry.json, when it could be read and parsed.
     pub registry: Option<Registry>,
     /// Why the session's registry.json was not taken, when it was not.
@@ -141,6 +143,7 @@ impl SessionBundle {
             staging,
             files,
             refused: report.refused,
+            refused_unlisted: report.refused_unlisted,
             registry,
             registry_problem,
         })

@@ -121,6 +121,11 @@ impl Diagnose for ConfigError {
                 "pass the task file itself, e.g. `--task {}`, or the task as text with --task-text",
                 path.join("task.md").display()
             )),
+            ConfigError::TaskRefused { .. } => Some(
+                "a task file in the workspace is read only when it stays inside it; if you trust \
+                 the file a link points to, pass that file's own path to --task"
+                    .into(),
+            ),
             _ => None,
         }
     }

@@ -115,7 +115,9 @@ impl Loop<'_> {
             entry,
             stop: done.stop,
             snapshot,
-            score: extract_score(current, &self.config.score_key),
+            // A disqualified attempt's score is evidence, never the run's best.
+            score: extract_score(current, &self.config.score_key)
+                .filter(|_| !super::post::is_disqualified(current)),
         })
     }
 

@@ -207,8 +207,8 @@ impl Loop<'_> {
 /// How long removing the attempt's added protected paths may take.
 const REMOVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// The update that marks an attempt which changed protected paths as neither verified nor
-/// solved.
+/// The update that marks an attempt which changed protected paths as neither verified, solved
+/// nor an improvement (its measured score stays on record as evidence).
 fn disqualified(
     result: &crate::harness::result::ResultMap,
     touched: &Touched,
@@ -224,7 +224,23 @@ fn disqualified(
     if matches!(status, Some("solved" | "improved" | "verified")) {
         update["status"] = json!("failed");
     }
+    if result.contains_key("optimization") {
+        update["optimization"] = json!({
+            "improved_from_baseline": false,
+            "improved_from_previous_best": false,
+            "target_reached": false,
+        });
+    }
     update
+}
+
+/// Whether harnessgym disqualified the attempt of `result` for changing protected paths: its
+/// score then never counts towards the run's best.
+pub(super) fn is_disqualified(result: &crate::harness::result::ResultMap) -> bool {
+    result
+        .get("protected_paths_modified")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|paths| !paths.is_empty())
 }
 
 fn append(path: &Path, text: &str) -> Result<(), RunError> {

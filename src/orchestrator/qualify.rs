@@ -93,12 +93,7 @@ impl Loop<'_> {
         i: u32,
     ) -> Result<(SessionBundle, Registry), RunError> {
         let taken = SessionBundle::download(session).await?;
-        for refused in &taken.refused {
-            let detail = format!("{}: {}", refused.path.display(), refused.reason);
-            result
-                .record_limit("bundle", "refused", &detail)
-                .map_err(|e| RunError::write("result.json", e))?;
-        }
+        record_refusals(result, &taken.refused, taken.refused_unlisted)?;
         if let Some(problem) = &taken.registry_problem {
             result
                 .record_limit("bundle", "refused", problem)
@@ -116,12 +111,7 @@ impl Loop<'_> {
         result: &mut ResultFile,
     ) -> Result<(), RunError> {
         let report = taken.write_to_host(&self.config.workspace)?;
-        for refused in &report.refused {
-            let detail = format!("{}: {}", refused.path.display(), refused.reason);
-            result
-                .record_limit("bundle", "refused", &detail)
-                .map_err(|e| RunError::write("result.json", e))?;
-        }
+        record_refusals(result, &report.refused, report.refused_unlisted)?;
         save(&self.config.workspace, registry)
     }
 
@@ -296,6 +286,24 @@ impl Loop<'_> {
         }));
         Ok(report)
     }
+}
+
+/// One `refused` limit per listed refusal of the bundle, and one that counts the unlisted ones.
+fn record_refusals(
+    result: &mut ResultFile,
+    listed: &[crate::sandbox::extract::Refused],
+    unlisted: usize,
+) -> Result<(), RunError> {
+    let details = listed
+        .iter()
+        .map(|refused| format!("{}: {}", refused.path.display(), refused.reason))
+        .chain((unlisted > 0).then(|| format!("{unlisted} more entries refused, not listed")));
+    for detail in details {
+        result
+            .record_limit("bundle", "refused", &detail)
+            .map_err(|e| RunError::write("result.json", e))?;
+    }
+    Ok(())
 }
 
 /// The gate's warnings (or its status) as the reasons a repair must address.

@@ -91,8 +91,11 @@ impl ResultFile {
             FileRead::Data(bytes) => bytes,
             FileRead::Missing => return Ok(()),
             FileRead::Refused(why) => {
-                self.record_error(phase, &format!("result.json refused: it is {why}"));
-                return write_result(&self.host, &self.current).map_err(|e| {
+                // Content refused at the boundary: an error of the phase, and a limit hit
+                // (which summary.json gathers with the others).
+                let message = format!("result.json refused: it is {why}");
+                self.record_error(phase, &message);
+                return self.record_limit(phase, "refused", &message).map_err(|e| {
                     SessionError::Harness {
                         what: "result.json",
                         source: Box::new(e),

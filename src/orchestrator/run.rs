@@ -210,6 +210,7 @@ fn write_back_record(snapshot: &Snapshot, report: &crate::snapshot::WriteBackRep
         "removed": report.removed.iter().map(text).collect::<Vec<_>>(),
         "refused": report.refused.iter().cloned().map(RefusalRecord::from).collect::<Vec<_>>(),
         "refused_below": report.refused_below,
+        "refused_unlisted": report.refused_unlisted,
     })
 }
 
@@ -428,14 +429,14 @@ impl Loop<'_> {
             "snapshot": snapshot.name(),
             "written": report.written.len(),
             "removed": report.removed.len(),
-            "refused": report.refused.len() + report.refused_below,
+            "refused": report.refused_count(),
             "agent_commits": commits.map(|p| p.display().to_string()),
         }));
         let word = format!(
             "{} written, {} removed, {} refused",
             report.written.len(),
             report.removed.len(),
-            report.refused.len() + report.refused_below
+            report.refused_count()
         );
         self.display.finish(line, &word);
         Ok(report)

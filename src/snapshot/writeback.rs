@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::store::{Snapshot, SnapshotStore, finish};
-use crate::sandbox::extract::{Decision, ExtractOptions, Refused, remove_paths_safe};
+use crate::sandbox::extract::{
+    Decision, ExtractOptions, MAX_LISTED_REFUSALS, Refused, remove_paths_safe,
+};
 use crate::sandbox::{Container, SandboxError, WORKSPACE};
 
 /// Beyond this many paths to copy, one download of the whole workspace (filtered) is cheaper
@@ -32,18 +34,34 @@ pub struct WriteBackReport {
     pub written: Vec<PathBuf>,
     /// Relative paths removed.
     pub removed: Vec<PathBuf>,
-    /// Entries and removals refused (recorded, not applied), in the order met.
+    /// Entries and removals refused (recorded, not applied), in the order met: at most
+    /// [`MAX_LISTED_REFUSALS`], so a hostile snapshot cannot grow the report without bound.
     pub refused: Vec<Refused>,
     /// Entries skipped below a refused directory or link.
     pub refused_below: usize,
+    /// Refusals past [`MAX_LISTED_REFUSALS`], counted only.
+    pub refused_unlisted: usize,
 }
 
 impl WriteBackReport {
     fn absorb(&mut self, other: WriteBackReport) {
         self.written.extend(other.written);
         self.removed.extend(other.removed);
-        self.refused.extend(other.refused);
+        self.refuse(other.refused);
         self.refused_below += other.refused_below;
+        self.refused_unlisted += other.refused_unlisted;
+    }
+
+    /// List `refused` while there is room, count the rest.
+    fn refuse(&mut self, refused: Vec<Refused>) {
+        let room = MAX_LISTED_REFUSALS.saturating_sub(self.refused.len());
+        self.refused_unlisted += refused.len().saturating_sub(room);
+        self.refused.extend(refused.into_iter().take(room));
+    }
+
+    /// Every refusal: listed, below a refused entry, and unlisted.
+    pub fn refused_count(&self) -> usize {
+        self.refused.len() + self.refused_below + self.refused_unlisted
     }
 }
 
@@ -73,7 +91,7 @@ impl SnapshotStore {
                 }
             })?;
             report.removed.extend(removal.removed);
-            report.refused.extend(removal.refused);
+            report.refuse(removal.refused);
         }
         let wanted: Vec<PathBuf> = plan.copy.iter().chain(&plan.replace).cloned().collect();
         if !wanted.is_empty() || !plan.dirs.is_empty() {
@@ -140,8 +158,9 @@ async fn copy_paths(
             Err(err) => return Err(err),
         };
         report.written.extend(extracted.written);
-        report.refused.extend(extracted.refused);
+        report.refuse(extracted.refused);
         report.refused_below += extracted.refused_below;
+        report.refused_unlisted += extracted.refused_unlisted;
     }
     Ok(report)
 }
@@ -174,5 +193,39 @@ async fn copy_filtered(
         removed: Vec::new(),
         refused: extracted.refused,
         refused_below: extracted.refused_below,
+        refused_unlisted: extracted.refused_unlisted,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::extract::Refusal;
+
+    fn refusals(n: usize) -> Vec<Refused> {
+        (0..n)
+            .map(|i| Refused {
+                path: PathBuf::from(format!("l{i}")),
+                reason: Refusal::Protected,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn refusals_past_the_listed_bound_are_counted_across_reports() {
+        let mut report = WriteBackReport::default();
+        report.refuse(refusals(MAX_LISTED_REFUSALS - 10));
+        report.absorb(WriteBackReport {
+            refused: refusals(25),
+            refused_below: 3,
+            refused_unlisted: 7,
+            ..WriteBackReport::default()
+        });
+        assert_eq!(report.refused.len(), MAX_LISTED_REFUSALS);
+        assert_eq!(report.refused_unlisted, 15 + 7);
+        assert_eq!(
+            report.refused_count(),
+            MAX_LISTED_REFUSALS - 10 + 25 + 3 + 7
+        );
+    }
 }
