@@ -221,6 +221,9 @@ pub struct RunConfig {
     pub json: bool,
     /// Keep every snapshot image (else the baseline, final and best only).
     pub keep_snapshots: bool,
+    /// Attempts only, no reflection, build or qualification (compare trials, reference §2.2
+    /// step 11); the host workspace is not written.
+    pub attempt_only: bool,
 }
 
 impl RunConfig {
@@ -291,6 +294,7 @@ impl RunConfig {
             protect: protect_patterns(&args.protect)?,
             json: args.json,
             keep_snapshots: args.keep_snapshots,
+            attempt_only: false,
         })
     }
 

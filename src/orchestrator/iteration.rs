@@ -281,6 +281,17 @@ impl Loop<'_> {
         self.record_usage(session, result, i, report).await?;
         let stop = self.stop_reached(result);
         let solved = solved_for_real(result.get());
+        if self.config.attempt_only {
+            // Compare trials (reference §2.2 step 11): the attempt is all; stop once solved.
+            let solved = solved || stop;
+            return Ok(Phases {
+                attempt,
+                reflection: None,
+                build: None,
+                solved,
+                stop: solved,
+            });
+        }
         let no_target = self.config.stop_score.is_none();
         if stop || (solved && no_target && !self.config.build_after_solve) {
             return Ok(Phases {

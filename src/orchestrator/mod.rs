@@ -29,4 +29,4 @@ pub use interrupt::record_interruption;
 pub use iteration::is_verified;
 pub use layout::RunLayout;
 pub use lock::{LOCK_PATH, LockError, WorkspaceLock};
-pub use run::{Loop, RunOutcome, run};
+pub use run::{Driving, GivenBaseline, Loop, RunOutcome, run, run_from};

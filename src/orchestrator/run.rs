@@ -67,6 +67,8 @@ pub struct RunOutcome {
     pub kept: crate::snapshot::Retained,
     /// What the final write-back wrote, removed and refused.
     pub write_back: Option<Value>,
+    /// The run's final state (kept in the engine).
+    pub last: Snapshot,
 }
 
 /// What the final write-back (task files, or the best checkpoint's) does with a path: the
@@ -80,6 +82,25 @@ fn task_file(rel: &std::path::Path) -> Decision {
     }
 }
 
+/// A baseline made elsewhere (a compare's template, shared by all its trials), that a run
+/// starts from instead of packing its own workspace.
+#[derive(Debug, Clone)]
+pub struct GivenBaseline {
+    /// The snapshot every session of the run starts from (with `reset`) or first.
+    pub snapshot: Snapshot,
+    /// The files it holds (without the reference's exclusions), for manifests and reports.
+    pub files: Vec<std::path::PathBuf>,
+}
+
+/// How a run is driven.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Driving {
+    /// Only errors on stderr.
+    pub quiet: bool,
+    /// The per-step breakdown at the end.
+    pub verbose: bool,
+}
+
 /// Run the loop for `config` in `engine`.
 pub async fn run(
     config: &RunConfig,
@@ -87,24 +108,78 @@ pub async fn run(
     quiet: bool,
     verbose: bool,
 ) -> Result<RunOutcome, RunError> {
+    run_from(config, engine, Driving { quiet, verbose }, None).await
+}
+
+/// Run the loop for `config`, its sessions starting from `given` when there is one (a compare
+/// trial: attempt-only, nothing written back to the host; the caller scores and removes the
+/// final snapshot) or from the workspace packed as a baseline.
+pub async fn run_from(
+    config: &RunConfig,
+    engine: &Engine,
+    driving: Driving,
+    given: Option<GivenBaseline>,
+) -> Result<RunOutcome, RunError> {
     // What can fail without touching the workspace goes first: a missing image or an engine
     // that cannot answer must not leave a `.harnessgym/` (the lock's directory) behind.
     let image_id = engine.require_image(&config.image).await?;
     let info = engine.info().await?;
     let lock = WorkspaceLock::acquire(&config.workspace, &config.run_id)?;
-    let outcome = run_locked(config, engine, image_id, info, quiet, verbose).await;
+    let outcome = run_locked(config, engine, (image_id, info), driving, given).await;
     lock.release();
     outcome
+}
+
+/// The baseline of a run, its files and the store its snapshots go to.
+struct Prepared {
+    store: SnapshotStore,
+    baseline: Snapshot,
+    files: Vec<std::path::PathBuf>,
+    strategy: (crate::snapshot::Strategy, strategy::Source),
+}
+
+/// Pack the workspace as the run's baseline, or adopt the given one.
+async fn prepare(
+    config: &RunConfig,
+    engine: &Engine,
+    info: &crate::sandbox::EngineInfo,
+    records: std::path::PathBuf,
+    given: Option<GivenBaseline>,
+) -> Result<Prepared, RunError> {
+    let (strategy, source) = strategy::detect(engine, info, &config.image).await?;
+    let store = SnapshotStore::new(engine.clone(), &config.run_id, records, strategy);
+    if let Some(given) = given {
+        store.adopt_baseline(&given.snapshot);
+        return Ok(Prepared {
+            store,
+            baseline: given.snapshot,
+            files: given.files,
+            strategy: (strategy, source),
+        });
+    }
+    let helper = crate::snapshot::helper_binary()
+        .map_err(|e| RunError::write("(locating the harnessgym binary)", e))?;
+    let baseline = store
+        .baseline(&config.image, &config.workspace, &helper)
+        .await?;
+    let files = super::checkpoint::baseline_files(&config.workspace)
+        .map_err(|e| RunError::write("(listing the workspace)", e))?;
+    Ok(Prepared {
+        store,
+        baseline,
+        files,
+        strategy: (strategy, source),
+    })
 }
 
 async fn run_locked(
     config: &RunConfig,
     engine: &Engine,
-    image_id: String,
-    info: crate::sandbox::EngineInfo,
-    quiet: bool,
-    verbose: bool,
+    (image_id, info): (String, crate::sandbox::EngineInfo),
+    driving: Driving,
+    given: Option<GivenBaseline>,
 ) -> Result<RunOutcome, RunError> {
+    let Driving { quiet, verbose } = driving;
     let layout = RunLayout::new(&config.workspace, &config.run_id);
     registry::ensure_harness_dirs(&config.workspace).map_err(RunError::Registry)?;
     let registry_path = registry::registry_path(&config.workspace);
@@ -117,22 +192,19 @@ async fn run_locked(
     let protected = super::protect::Protected::scan(&config.workspace, &config.protect)
         .map_err(|e| RunError::write("(reading the --protect paths)", e))?;
     let line = display.start("snapshot of the workspace".to_string(), None);
-    let (strategy, source) = strategy::detect(engine, &info, &config.image).await?;
     let records = crate::snapshot::records_dir(&layout.run_dir());
-    let store = SnapshotStore::new(engine.clone(), &config.run_id, records, strategy);
-    let helper = crate::snapshot::helper_binary()
-        .map_err(|e| RunError::write("(locating the harnessgym binary)", e))?;
-    let baseline = store
-        .baseline(&config.image, &config.workspace, &helper)
-        .await?;
+    let Prepared {
+        store,
+        baseline,
+        files: baseline_files,
+        strategy,
+    } = prepare(config, engine, &info, records, given).await?;
     display.finish(line, "baseline ready");
     let baseline_at = crate::harness::time::utc_now();
-    let baseline_files = super::checkpoint::baseline_files(&config.workspace)
-        .map_err(|e| RunError::write("(listing the workspace)", e))?;
     let facts = summary::RunEnvironment {
         image_id: &image_id,
         engine: &info,
-        strategy: (strategy, source),
+        strategy,
         disk,
     };
     write_json_atomic(
@@ -168,7 +240,12 @@ async fn run_locked(
     run.score_baseline().await?;
     let (entries, mut scores) = run.iterations().await?;
     scores.extend(run.baseline_score);
-    let restore = run.finish_workspace(&entries).await?;
+    // A compare trial leaves the host alone; its caller scores the final snapshot.
+    let restore = if config.attempt_only {
+        None
+    } else {
+        run.finish_workspace(&entries).await?
+    };
     let kept = run.retain().await?;
     let mut facts = run.run_facts(restore);
     facts.kept = Some(json!({"snapshots": kept.names, "bytes": kept.bytes}));
@@ -196,6 +273,7 @@ async fn run_locked(
         final_result,
         kept,
         write_back: run.write_back_counts.clone(),
+        last: run.last.clone(),
     })
 }
 
@@ -388,7 +466,12 @@ impl Loop<'_> {
     /// Keep what a user can still want — the baseline, the final state, the best checkpoint
     /// (everything with `--keep-snapshots`) — and remove the run's other snapshot images.
     async fn retain(&mut self) -> Result<crate::snapshot::Retained, RunError> {
-        let mut keep: Vec<Snapshot> = vec![self.baseline.clone(), self.last.clone()];
+        // A trial's baseline is the compare's, not the trial's to keep.
+        let mut keep: Vec<Snapshot> = if self.config.attempt_only {
+            vec![self.last.clone()]
+        } else {
+            vec![self.baseline.clone(), self.last.clone()]
+        };
         keep.extend(self.checkpoints.best.clone());
         if self.config.keep_snapshots {
             let all =

@@ -48,7 +48,7 @@ pub fn run_config(config: &RunConfig, env: &RunEnvironment<'_>) -> Value {
         "score_key": config.score_key,
         "higher_is_better": config.higher_is_better,
         "task_state": config.task_state.name(),
-        "attempt_only": false,
+        "attempt_only": config.attempt_only,
         "harness_depth": match config.harness_depth { HarnessDepth::Standard => "standard", HarnessDepth::Deep => "deep" },
         "post_attempt_command": config.post_attempt_command,
         "post_attempt_score_key": config.post_attempt_score_key,

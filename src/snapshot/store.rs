@@ -163,6 +163,12 @@ impl SnapshotStore {
         self
     }
 
+    /// Use `baseline` (made by another store: a compare's template) as this store's baseline,
+    /// the one long chains are squashed onto.
+    pub fn adopt_baseline(&self, baseline: &Snapshot) {
+        let _ = self.baseline.set(baseline.clone());
+    }
+
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
