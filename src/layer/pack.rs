@@ -68,7 +68,7 @@ impl Default for EntryOwner {
 }
 
 /// What [`pack_workspace`] packs, and as whom.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct PackFilter {
     /// Also drop the reference's template exclusion set ([`is_reference_excluded`]).
     pub reference_exclusions: bool,
@@ -84,6 +84,9 @@ pub struct PackFilter {
     /// it (for an upload into a directory); `Some("workspace")` names it `workspace/` and its
     /// contents `workspace/…` (for an image layer, whose root is `/`).
     pub prefix: Option<PathBuf>,
+    /// A further exclusion (e.g. a compare template's), tried on every relative path; an
+    /// excluded directory is not descended.
+    pub exclude: Option<fn(&Path) -> bool>,
 }
 
 /// Counts of what [`pack_workspace`] wrote.
@@ -362,7 +365,9 @@ impl<W: Write> Packer<'_, W> {
     }
 
     fn excluded(&self, rel: &Path) -> bool {
-        is_run_state(rel) || (self.filter.reference_exclusions && is_reference_excluded(rel))
+        is_run_state(rel)
+            || (self.filter.reference_exclusions && is_reference_excluded(rel))
+            || self.filter.exclude.is_some_and(|exclude| exclude(rel))
     }
 
     /// Packs each include with the directories above it, each directory once.

@@ -194,11 +194,27 @@ impl SnapshotStore {
         workspace: &Path,
         binary: &Path,
     ) -> Result<Snapshot, SandboxError> {
+        self.baseline_filtered(base_image, workspace, binary, PackFilter::default())
+            .await
+    }
+
+    /// [`SnapshotStore::baseline`] of `workspace` packed with `filter` (its `prefix` is the
+    /// store's; e.g. a compare template without the reference's exclusions).
+    pub async fn baseline_filtered(
+        &self,
+        base_image: &str,
+        workspace: &Path,
+        binary: &Path,
+        filter: PackFilter,
+    ) -> Result<Snapshot, SandboxError> {
         let started = Instant::now();
         let (image_id, config) = match self.strategy {
-            Strategy::Load => self.baseline_by_load(base_image, workspace, binary).await?,
+            Strategy::Load => {
+                self.baseline_by_load(base_image, workspace, binary, filter)
+                    .await?
+            }
             Strategy::Commit => (
-                self.baseline_by_commit(base_image, workspace, binary)
+                self.baseline_by_commit(base_image, workspace, binary, filter)
                     .await?,
                 None,
             ),
@@ -224,6 +240,7 @@ impl SnapshotStore {
         base_image: &str,
         workspace: &Path,
         binary: &Path,
+        filter: PackFilter,
     ) -> Result<(String, Option<ImageConfig>), SandboxError> {
         let (helper, helper_config) = ensure_helper_image(&self.engine, base_image, binary).await?;
         let dir =
@@ -231,7 +248,7 @@ impl SnapshotStore {
         let file = dir.path().join("workspace.tar");
         let (root, out) = (workspace.to_path_buf(), file.clone());
         let started = Instant::now();
-        let (diff_id, bytes) = tokio::task::spawn_blocking(move || pack_layer(&root, &out))
+        let (diff_id, bytes) = tokio::task::spawn_blocking(move || pack_layer(&root, &out, filter))
             .await
             .map_err(|e| host_err("pack", workspace)(std::io::Error::other(e.to_string())))??;
         tracing::info!(
@@ -280,13 +297,21 @@ impl SnapshotStore {
         base_image: &str,
         workspace: &Path,
         binary: &Path,
+        filter: PackFilter,
     ) -> Result<String, SandboxError> {
         let staging = self.staging(base_image).await?;
         let result = async {
             let rel = HELPER_PATH.trim_start_matches('/');
             staging.install_file("/", rel, binary, 0o755).await?;
             staging
-                .upload_dir(workspace, PackFilter::default(), WORKSPACE)
+                .upload_dir(
+                    workspace,
+                    PackFilter {
+                        prefix: None,
+                        ..filter
+                    },
+                    WORKSPACE,
+                )
                 .await?;
             staging
                 .commit(
@@ -485,12 +510,12 @@ impl SnapshotStore {
 }
 
 /// Pack `root` as the workspace layer into `out`; its diff id and size.
-fn pack_layer(root: &Path, out: &Path) -> Result<(String, u64), SandboxError> {
+fn pack_layer(root: &Path, out: &Path, filter: PackFilter) -> Result<(String, u64), SandboxError> {
     let file = std::fs::File::create(out).map_err(host_err("create", out))?;
     let mut digesting = Digesting::new(std::io::BufWriter::new(file));
     let filter = PackFilter {
         prefix: Some(PathBuf::from(PREFIX)),
-        ..PackFilter::default()
+        ..filter
     };
     pack_workspace(root, &filter, &mut digesting).map_err(|source| SandboxError::Pack {
         path: root.to_path_buf(),
