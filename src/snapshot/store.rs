@@ -220,6 +220,9 @@ impl SnapshotStore {
             ),
         };
         tracing::info!("baseline: ready in {:.2?}", started.elapsed());
+        // The workspace layer's diff id (load strategy): the same workspace gives the same id,
+        // so a record can tell whether a later baseline holds the same files.
+        let diff_id = config.as_ref().and_then(|c| c.diff_ids().last().cloned());
         let snapshot = Snapshot {
             name: "baseline".into(),
             reference: format!("{REPO}:{}", tag_for(&self.run, "baseline")),
@@ -230,7 +233,7 @@ impl SnapshotStore {
             since_baseline: ChangeSet::default(),
             config: config.map(Arc::new),
         };
-        self.save_record(&snapshot, None, 0, base_image)?;
+        self.save_record(&snapshot, diff_id.as_deref(), 0, base_image)?;
         let _ = self.baseline.set(snapshot.clone());
         Ok(snapshot)
     }
