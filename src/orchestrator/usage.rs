@@ -1,6 +1,7 @@
 //! Harness usage per iteration (reference §2.9): what the session had active, what it declared,
 //! what its outputs show, and what the iteration's own MCP telemetry file recorded (one file per
-//! iteration, lines filtered to this run and iteration: fix of §14.6).
+//! iteration, lines filtered to this run and iteration: fix of §14.6). That file is kept on the
+//! host as `iterations/<i>/mcp_calls.jsonl`.
 
 use std::path::Path;
 
@@ -34,6 +35,17 @@ impl Loop<'_> {
         let outputs = phase_outputs(result.get());
         let rel = format!("{}/mcp_calls.jsonl", self.layout.iteration_rel(i));
         let bytes = session.read(&rel).await?.unwrap_or_default();
+        if !bytes.is_empty() {
+            // Kept on the host beside result.json (the session's copy dies with it): compare
+            // summarizes a trial's calls from these files.
+            let host = self.config.workspace.join(&rel);
+            tempfile::NamedTempFile::new_in(self.layout.iteration_dir(i))
+                .and_then(|mut temp| {
+                    std::io::Write::write_all(&mut temp, &bytes)?;
+                    temp.persist(&host).map(|_| ()).map_err(|e| e.error)
+                })
+                .map_err(|e| RunError::write("the iteration's mcp_calls.jsonl", e))?;
+        }
         let summary =
             summarize_contents(Path::new(&rel), &bytes, Some(&self.config.run_id), Some(i));
         let telemetry = serde_json::to_value(&summary).unwrap_or(Value::Null);
