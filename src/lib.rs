@@ -9,6 +9,7 @@
 pub mod activation;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod diagnostics;
 pub mod duration;
 pub mod exit;

@@ -157,37 +157,83 @@ harnessgym: error: task [WS]/tasks is a directory, not a file
 }
 
 #[test]
-fn compare_is_not_in_this_version_yet() {
+fn compare_checks_its_flags_before_it_contacts_the_engine() {
     let dir = tempdir();
-    let expected = "exit: 2
+    std::fs::create_dir_all(dir.path().join("tpl")).expect("template");
+    std::fs::create_dir_all(dir.path().join("out/plain/trial_1")).expect("an earlier trial");
+    let filters = Filters::new().path(dir.path(), "[DIR]");
+    let out = run_in(dir.path(), &["compare"]);
+    assert_snapshot(
+        &filters.snapshot(&out),
+        "exit: 2
 ----- stdout -----
 ----- stderr -----
-harnessgym: error: `harnessgym compare` is not in this version yet
-  hint: until it lands, compare with the reference HarnessGym 0.1.1; `harnessgym --help` lists what this version has
-";
-    for args in [
-        &["compare"][..],
-        &[
-            "compare",
-            "--workspace-template",
-            "t",
-            "--output-dir",
-            "o",
-            "--trials",
-            "3",
-        ],
-        &["compare", "--help"],
-        &["-v", "compare", "--no-require-active-harness", "-x"],
-    ] {
-        let out = run_in(dir.path(), args);
-        assert_snapshot(&Filters::new().snapshot(&out), expected);
-    }
+harnessgym: error: the following required arguments were not provided:
+  --task <PATH>
+  --workspace-template <DIR>
+  --output-dir <DIR>
+  --runner <RUNNER>
+
+Usage: harnessgym compare --task <PATH> --workspace-template <DIR> --output-dir <DIR> --runner <RUNNER>
+
+  hint: see `harnessgym compare --help` for every flag and its values
+",
+    );
+    let base = ["compare", "--task-text", "x", "--workspace-template", "tpl"];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let refused = with(&[
+        "--output-dir",
+        "o",
+        "--runner",
+        "fake",
+        "--optimization-mode",
+    ]);
+    let refused: Vec<&str> = refused.iter().map(String::as_str).collect();
+    assert_snapshot(
+        &filters.snapshot(&run_in(dir.path(), &refused)),
+        "exit: 2
+----- stdout -----
+----- stderr -----
+harnessgym: error: unexpected argument '--optimization-mode' found
+
+Usage: harnessgym compare --task-text <TEXT> --workspace-template <DIR> --output-dir <DIR> --runner <RUNNER>
+
+  hint: see `harnessgym compare --help` for every flag and its values
+",
+    );
+    let exists = with(&["--output-dir", "out", "--runner", "fake"]);
+    let exists: Vec<&str> = exists.iter().map(String::as_str).collect();
+    assert_snapshot(
+        &filters.snapshot(&run_in(dir.path(), &exists)),
+        "exit: 2
+----- stdout -----
+----- stderr -----
+harnessgym: error: trial directory [DIR]/out/plain/trial_1 already exists
+  hint: pass --overwrite to replace the earlier trials, or pick another --output-dir
+",
+    );
+    let out = run_in(
+        dir.path(),
+        &["compare", "--rerun", "out", "plain/1", "--trials", "3"],
+    );
+    assert_snapshot(
+        &filters.snapshot(&out),
+        "exit: 2
+----- stdout -----
+----- stderr -----
+harnessgym: error: --rerun takes every setting from the trial's record; these flags cannot go with it: --trials
+  hint: only -v, -q, --docker-host and --engine-calls go with --rerun; edit nothing else
+",
+    );
+    assert!(!dir.path().join("o").exists(), "nothing is created");
     let help = run_in(dir.path(), &["--help"]);
     assert!(
-        !String::from_utf8_lossy(&help.stdout)
+        String::from_utf8_lossy(&help.stdout)
             .lines()
             .any(|l| l.trim_start().starts_with("compare ")),
-        "the placeholder is hidden from --help"
+        "compare is listed in --help"
     );
 }
 

@@ -7,9 +7,11 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+mod compare;
 mod inspect;
 mod run;
 
+pub use compare::{CompareArgs, CompareOwn};
 pub use inspect::{ReportArgs, RunsArgs, ShowArgs};
 pub use run::{DepthChoice, RunArgs, RunnerChoice, Schedule, TaskStateChoice};
 
@@ -45,6 +47,9 @@ pub enum Command {
     /// Run the loop: attempt → reflect → build → qualify → replay, each session in a fresh
     /// container.
     Run(Box<RunArgs>),
+    /// Did the harness help? Plain and harnessed trials of one task side by side, each from the
+    /// template's baseline, scored by a post command, with a verdict.
+    Compare(Box<CompareArgs>),
     /// Build the container images from `images/` (bootstrapping an offline Debian base if needed).
     #[command(subcommand)]
     Image(ImageCommand),
@@ -68,18 +73,6 @@ pub enum Command {
     /// Commands the host runs inside containers (not for direct use).
     #[command(subcommand, hide = true)]
     Internal(InternalCommand),
-    /// The reference's `compare`, not in this version yet: it takes any arguments and says so,
-    /// rather than failing as an unknown command.
-    #[command(hide = true, disable_help_flag = true, disable_version_flag = true)]
-    Compare(NotYetArgs),
-}
-
-/// The arguments of a command that is not in this version yet: anything, ignored.
-#[derive(Debug, Args)]
-pub struct NotYetArgs {
-    /// Whatever was typed after the command name.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
-    pub args: Vec<String>,
 }
 
 /// `harnessgym image ...`.

@@ -8,7 +8,7 @@ use clap::{CommandFactory as _, Parser as _};
 
 use super::context::Context;
 use super::error::CommandError;
-use super::{doctor, gc, image, inspect, mcp, run, snapshot};
+use super::{compare, doctor, gc, image, inspect, mcp, run, snapshot};
 use crate::cli::{Cli, Command, InternalCommand};
 use crate::diagnostics::{Diagnose, render};
 
@@ -61,7 +61,7 @@ async fn run(cli: Cli) -> ExitCode {
             crate::layer::run_apply_layer(&args).map_err(Into::into)
         }
         Command::Run(args) => run::run(&ctx, *args).await,
-        Command::Compare(_) => Err(CommandError::NotYet { command: "compare" }),
+        Command::Compare(args) => compare::run(&ctx, *args).await,
         // Files only: these never connect to the engine.
         Command::Runs(args) => inspect::runs(&ctx, &args),
         Command::Show(args) => inspect::show(&ctx, &args),

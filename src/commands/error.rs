@@ -20,6 +20,9 @@ pub enum CommandError {
     /// A run failed.
     #[error(transparent)]
     Run(#[from] crate::orchestrator::RunError),
+    /// A compare could not start or finish.
+    #[error(transparent)]
+    Compare(#[from] crate::compare::CompareError),
     /// An in-container layer command failed.
     #[error(transparent)]
     Layer(#[from] crate::layer::LayerError),
@@ -33,12 +36,6 @@ pub enum CommandError {
         run: String,
         /// Snapshot name.
         name: String,
-    },
-    /// A command of the reference that this version does not have yet.
-    #[error("`harnessgym {command}` is not in this version yet")]
-    NotYet {
-        /// The command's name.
-        command: &'static str,
     },
     /// The user pressed Ctrl-C or sent SIGTERM.
     #[error("interrupted; removed the containers this command had created")]
@@ -63,11 +60,12 @@ impl Diagnose for CommandError {
             CommandError::Sandbox(err) => err.exit_code(),
             CommandError::Image(err) => err.exit_code(),
             CommandError::Run(err) => err.exit_code(),
+            CommandError::Compare(err) => err.exit_code(),
             CommandError::Activation(err) => err.exit_code(),
             CommandError::Layer(err) => err.exit_code(),
             CommandError::Report(err) => err.exit_code(),
             CommandError::Interrupted => exit::INTERRUPTED,
-            CommandError::NoSnapshot { .. } | CommandError::NotYet { .. } => exit::USAGE,
+            CommandError::NoSnapshot { .. } => exit::USAGE,
             CommandError::Runtime(_) | CommandError::Internal { .. } => exit::FAILURE,
         }
     }
@@ -77,15 +75,13 @@ impl Diagnose for CommandError {
             CommandError::Sandbox(err) => err.hint(),
             CommandError::Image(err) => err.hint(),
             CommandError::Run(err) => err.hint(),
+            CommandError::Compare(err) => err.hint(),
             CommandError::Activation(err) => err.hint(),
             CommandError::Layer(err) => err.hint(),
             CommandError::Report(err) => err.hint(),
             CommandError::NoSnapshot { .. } => {
                 Some("`harnessgym snapshot list --run <id>` shows the names".into())
             }
-            CommandError::NotYet { .. } => Some(
-                "until it lands, compare with the reference HarnessGym 0.1.1; `harnessgym --help` lists what this version has".into(),
-            ),
             _ => None,
         }
     }

@@ -1,5 +1,6 @@
 //! The commands behind the subcommands. Each takes its raw clap arguments and a [`Context`].
 
+mod compare;
 mod context;
 mod dispatch;
 mod doctor;
