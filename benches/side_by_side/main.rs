@@ -123,7 +123,12 @@ fn main() -> ExitCode {
                 .without_time()
                 .with_filter(tracing_subscriber::filter::LevelFilter::WARN),
         )
-        .with(ReuseCounter(counter.clone()));
+        .with(
+            ReuseCounter(counter.clone()).with_filter(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target("harnessgym", tracing::Level::INFO),
+            ),
+        );
     let _ = tracing::subscriber::set_global_default(subscriber);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -144,27 +149,38 @@ fn main() -> ExitCode {
     }
 }
 
-/// Remove leftovers of benches that died: their scratch directories and their engine objects.
+/// Remove leftovers of benches that died on this host: their scratch directories and the engine
+/// objects of their `bench-<pid>` runs (never those of a bench still running).
 async fn remove_stale(engine: &Engine, target: &Path) {
+    let dead = |run: &str| {
+        run.strip_prefix("bench-")
+            .and_then(|p| p.parse::<u32>().ok())
+            .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+    };
     if let Ok(entries) = std::fs::read_dir(target) {
         for entry in entries.filter_map(Result::ok) {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(pid) = name
-                .strip_prefix("bench-")
-                .and_then(|p| p.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if !Path::new(&format!("/proc/{pid}")).exists() {
+            if dead(&entry.file_name().to_string_lossy()) {
                 let _ = fsutil::remove_tree(&entry.path());
             }
         }
     }
-    let report = engine
-        .reap(&Selector::DeadOwnersOfRuns("bench-".into()), true)
-        .await;
-    for err in report.errors {
-        eprintln!("bench: removing leftovers of an earlier bench: {err}");
+    let here = labels::host_name();
+    let mut runs = std::collections::BTreeSet::new();
+    let ours = |l: &std::collections::HashMap<String, String>| {
+        let run = l.get(labels::RUN)?;
+        (l.get(labels::OWNER_HOST) == Some(&here) && dead(run)).then(|| run.clone())
+    };
+    if let Ok(list) = engine.list_containers_labelled(labels::RUN, None).await {
+        runs.extend(list.iter().filter_map(|(_, l)| ours(l)));
+    }
+    if let Ok(list) = engine.list_images_labelled(labels::RUN, None).await {
+        runs.extend(list.iter().filter_map(|i| ours(&i.labels)));
+    }
+    for run in runs {
+        let report = engine.reap(&Selector::Run(run.clone()), true).await;
+        for err in report.errors {
+            eprintln!("bench: removing what the dead bench {run} left: {err}");
+        }
     }
 }
 
