@@ -18,6 +18,9 @@
 //! BENCHMARKS.md is written only by a full run (every row, the sizes, ≥ 5 repetitions);
 //! other runs write `target/BENCHMARKS.partial.md`.
 
+// A developer tool: it reports to the terminal that ran it.
+#![allow(clippy::disallowed_macros)]
+
 mod cli;
 mod docker;
 mod fsutil;
