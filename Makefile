@@ -10,7 +10,6 @@ DEMO_OPT_DIR ?= target/demo-optimize
 
 .DEFAULT_GOAL := build
 .PHONY: build install image base-image test lint demo demo-optimize bench
- base-image test lint demo demo-optimize bench
 
 # The host's target triple: `make build` names it so that only the harnessgym binary (not the
 # build scripts and proc macros, which cannot be static) is linked statically.
