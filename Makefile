@@ -10,7 +10,6 @@ DEMO_OPT_DIR ?= target/demo-optimize
 
 .DEFAULT_GOAL := build
 .PHONY: build install image base-image test lint demo demo-optimize bench
- base-image test lint demo demo-optimize bench
 
 # The host's target triple: `make build` names it so that only the harnessgym binary (not the
 # build scripts and proc macros, which cannot be static) is linked statically.
@@ -72,7 +71,16 @@ demo-optimize: image
 		--post-attempt-command "python3 benchmark.py --json --mode final" --score-key best_cycles
 	cat $(DEMO_OPT_DIR)/.harnessgym/runs/*/checkpoints/best_manifest.json
 
-## bench: placeholder until its issue lands (exits 1)
-
+## bench: harnessgym beside the reference HarnessGym 0.1.1, side by side in one run (release build;
+## not part of `make test`): prints the table and writes it into BENCHMARKS.md. Takes ~20 minutes.
+## HARNESSGYM_BENCH_REPS, HARNESSGYM_BENCH_SCALE and HARNESSGYM_BENCH_ROWS make a quick try (written to
+## target/BENCHMARKS.partial.md instead).
 bench:
-	@echo "make bench arrives with a later issue (not filed yet)"; exit 1
+	$(CARGO) build --release
+	target/release/harnessgym image build --images-dir images
+	@if [ ! -x target/reference-venv/bin/harnessgym ]; then \
+		echo "installing the reference (harnessgym==0.1.1) into target/reference-venv"; \
+		python3 -m venv target/reference-venv && \
+		target/reference-venv/bin/pip install --quiet --disable-pip-version-check harnessgym==0.1.1; \
+	fi
+	$(CARGO) bench --bench side_by_side

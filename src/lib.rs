@@ -19,6 +19,7 @@ pub mod image;
 pub mod layer;
 pub mod mcp;
 pub mod orchestrator;
+pub mod output;
 pub mod process;
 pub mod progress;
 pub mod report;

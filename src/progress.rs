@@ -29,7 +29,7 @@ impl Step {
             bar
         });
         if bar.is_none() && !quiet {
-            eprintln!("{label} ...");
+            crate::errln!("{label} ...");
         }
         Step {
             bar,
@@ -43,7 +43,7 @@ impl Step {
     pub fn detail(&self, line: &str, verbose: bool) {
         match &self.bar {
             Some(bar) => bar.set_message(line.trim().to_string()),
-            None if verbose && !self.quiet => eprintln!("  {}", line.trim_end()),
+            None if verbose && !self.quiet => crate::errln!("  {}", line.trim_end()),
             None => {}
         }
     }
@@ -61,7 +61,7 @@ impl Step {
             None => {}
         }
         if !self.quiet {
-            eprintln!("{line}");
+            crate::errln!("{line}");
         }
     }
 }

@@ -35,12 +35,14 @@ pub fn install() -> CancellationToken {
             }
             seen += 1;
             if seen == 1 {
-                eprintln!(
+                crate::errln!(
                     "harnessgym: interrupted, removing what this command created (press Ctrl-C again to exit now)"
                 );
                 fired.cancel();
             } else {
-                eprintln!("harnessgym: exiting now; `harnessgym gc` removes anything left behind");
+                crate::errln!(
+                    "harnessgym: exiting now; `harnessgym gc` removes anything left behind"
+                );
                 std::process::exit(i32::from(crate::exit::INTERRUPTED));
             }
         }

@@ -558,6 +558,41 @@ async fn the_attempt_timeout_schedule_is_recorded_and_applied_per_iteration() {
 // Stop rules
 
 #[tokio::test]
+async fn a_closed_stdout_pipe_and_a_closed_stderr_do_not_stop_the_run() {
+    let t = TestRun::new("run-closed-output").await;
+    let ws = task_workspace(&[(
+        ".fake_runner/attempt_1.sh",
+        &writes_result(r#"{"status":"solved","verified":true}"#),
+    )]);
+    let mut args = run_args(&t, ws.path(), 1, &[]);
+    args.retain(|a| a != "-q");
+    let cwd = ws.path().to_path_buf();
+    let status = tokio::task::spawn_blocking(move || {
+        // stderr closed outright (EBADF); stdout a pipe whose reader is gone (EPIPE).
+        let mut child = Command::new("sh")
+            .args(["-c", "exec 2>&-; exec \"$0\" \"$@\"", BIN])
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        drop(child.stdout.take());
+        child.wait().expect("wait")
+    })
+    .await
+    .expect("join");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "a run whose output nobody reads ends normally"
+    );
+    assert_eq!(summary(&t, ws.path())["final_status"], "solved");
+    assert_no_containers(&t).await;
+    t.cleanup().await;
+}
+
+#[tokio::test]
 async fn a_verified_solve_stops_the_loop_without_reflection_or_build() {
     let t = TestRun::new("run-stop-solved").await;
     let ws = task_workspace(&[(

@@ -1,6 +1,9 @@
 //! Unit tests of the JSON shape comparer (`tests/common/shape.rs`), and a check that every
 //! reference fixture parses and matches itself. No Docker needed.
 
+// A report tool for developers: it prints to the terminal that ran it.
+#![allow(clippy::disallowed_macros)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

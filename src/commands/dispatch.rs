@@ -94,7 +94,7 @@ fn usage_error(err: &clap::Error) -> ExitCode {
     let args: Vec<String> = std::env::args_os()
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
-    eprint!("{}", render_usage_error(err, &args));
+    crate::errp!("{}", render_usage_error(err, &args));
     ExitCode::from(crate::exit::USAGE)
 }
 
@@ -130,7 +130,7 @@ fn command_path(args: &[String]) -> String {
 }
 
 fn report(err: &CommandError) -> ExitCode {
-    eprint!("{}", render(err, err.hint().as_deref()));
+    crate::errp!("{}", render(err, err.hint().as_deref()));
     ExitCode::from(err.exit_code())
 }
 

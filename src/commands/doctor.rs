@@ -33,7 +33,7 @@ impl Report {
             Status::Warn => "warn",
             Status::Fail => "FAIL",
         };
-        println!("{tag}  {what:<14} {}", detail.as_ref());
+        crate::outln!("{tag}  {what:<14} {}", detail.as_ref());
         self.worst = self.worst.max(status);
     }
 }
@@ -46,7 +46,7 @@ pub async fn run(ctx: &Context) -> Result<u8, CommandError> {
         Err(err) => {
             let causes = crate::diagnostics::render(&err, None);
             report.line(Status::Fail, "engine", causes.trim_end().replace('\n', " "));
-            println!("hint: start the engine or set `--docker-host`/`DOCKER_HOST`");
+            crate::outln!("hint: start the engine or set `--docker-host`/`DOCKER_HOST`");
             return Ok(exit::ENGINE);
         }
     };

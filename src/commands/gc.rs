@@ -19,7 +19,7 @@ pub async fn run(ctx: &Context, args: GcArgs) -> Result<u8, CommandError> {
         })
         .await?;
     if !ctx.quiet {
-        println!(
+        crate::outln!(
             "removed {} container(s), {} image(s), {} volume(s)",
             report.containers.len(),
             report.images.len(),
@@ -32,7 +32,7 @@ pub async fn run(ctx: &Context, args: GcArgs) -> Result<u8, CommandError> {
                 .chain(&report.images)
                 .chain(&report.volumes)
             {
-                println!("  {id}");
+                crate::outln!("  {id}");
             }
         }
     }
@@ -40,7 +40,7 @@ pub async fn run(ctx: &Context, args: GcArgs) -> Result<u8, CommandError> {
         return Ok(exit::SUCCESS);
     }
     for err in &report.errors {
-        eprint!("{}", crate::diagnostics::render(err, None));
+        crate::errp!("{}", crate::diagnostics::render(err, None));
     }
     Ok(exit::ENGINE)
 }

@@ -33,7 +33,7 @@ async fn build(
         quiet: ctx.quiet,
     };
     for outcome in build_images(engine, &options, &ctx.token).await? {
-        println!("{} {}", outcome.tag, crate::sandbox::short_id(&outcome.id));
+        crate::outln!("{} {}", outcome.tag, crate::sandbox::short_id(&outcome.id));
     }
     Ok(exit::SUCCESS)
 }
@@ -48,9 +48,9 @@ async fn bootstrap(
         && let Some(image) = engine.inspect_image(&reference).await?
     {
         if !ctx.quiet {
-            eprintln!("{reference} already exists; pass --force to bootstrap again");
+            crate::errln!("{reference} already exists; pass --force to bootstrap again");
         }
-        println!(
+        crate::outln!(
             "{reference} {}",
             crate::sandbox::short_id(&image.id.unwrap_or_default())
         );
@@ -64,7 +64,7 @@ async fn bootstrap(
     let id = bootstrap_rootfs(engine, &options, ctx.quiet, &ctx.token)
         .await
         .map_err(CommandError::from)?;
-    println!("{reference} {}", crate::sandbox::short_id(&id));
+    crate::outln!("{reference} {}", crate::sandbox::short_id(&id));
     Ok(exit::SUCCESS)
 }
 
@@ -80,7 +80,7 @@ async fn list(engine: &crate::sandbox::Engine) -> Result<u8, CommandError> {
     images.sort_by(|a, b| a.tags.cmp(&b.tags));
     images.dedup_by(|a, b| a.id == b.id);
     for image in images {
-        println!(
+        crate::outln!(
             "{:<48} {}  {:>6.0} MB",
             image.tags.join(", "),
             crate::sandbox::short_id(&image.id),

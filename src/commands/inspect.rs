@@ -33,7 +33,7 @@ fn warn(ctx: &Context, warnings: &[String]) {
         return;
     }
     for warning in warnings {
-        eprintln!("warning: {}", text::clean(warning, 400));
+        crate::errln!("warning: {}", text::clean(warning, 400));
     }
 }
 
@@ -61,7 +61,7 @@ pub fn runs(ctx: &Context, args: &RunsArgs) -> Result<u8, CommandError> {
         print(&json(&entries))?;
     } else if entries.is_empty() {
         if !ctx.quiet {
-            eprintln!(
+            crate::errln!(
                 "no runs or compares in {} (runs live in .harnessgym/runs/)",
                 args.workspace.display()
             );
@@ -94,7 +94,7 @@ pub fn report(ctx: &Context, args: &ReportArgs) -> Result<u8, CommandError> {
     } else {
         report::write_html(&args.output, &rendered.html)?;
         if !ctx.quiet {
-            eprintln!(
+            crate::errln!(
                 "wrote {} ({:.1} kB)",
                 args.output.display(),
                 rendered.html.len() as f64 / 1e3

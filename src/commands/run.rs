@@ -49,11 +49,11 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8, CommandError> {
     if config.json {
         let text = crate::harness::json::to_pretty_json(&outcome.summary)
             .map_err(|e| RunError::write("the summary", e))?;
-        println!("{text}");
+        crate::outln!("{text}");
         return Ok(exit::SUCCESS);
     }
-    println!("Run id: {}", config.run_id);
-    println!("Run artifacts: {}", outcome.run_dir.display());
+    crate::outln!("Run id: {}", config.run_id);
+    crate::outln!("Run artifacts: {}", outcome.run_dir.display());
     let summary = &outcome.summary;
     let has_iterations = summary
         .get("iterations")
@@ -68,13 +68,13 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8, CommandError> {
             .get("solved")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        println!("Final status: {status}");
-        println!(
+        crate::outln!("Final status: {status}");
+        crate::outln!(
             "Solved and verified: {}",
             if solved { "True" } else { "False" }
         );
         if let Some(path) = &outcome.final_result {
-            println!("Final result: {path}");
+            crate::outln!("Final result: {path}");
         }
     }
     if config.optimization_mode {
@@ -83,11 +83,11 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8, CommandError> {
             .get("improved")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        println!(
+        crate::outln!(
             "Optimization improved: {}",
             if improved { "True" } else { "False" }
         );
-        println!("Best score: {}", python_repr(block.get("best_score")));
+        crate::outln!("Best score: {}", python_repr(block.get("best_score")));
     }
     if !ctx.quiet {
         // Not the reference's closing lines (stdout): what harnessgym left behind, on stderr.
@@ -101,18 +101,20 @@ fn closing_notes(run_id: &str, outcome: &orchestrator::RunOutcome) {
     if let Some(counts) = &outcome.write_back {
         let refused = counts["refused"].as_u64().unwrap_or(0);
         if refused > 0 {
-            eprintln!(
+            crate::errln!(
                 "write-back: {refused} path(s) refused, listed in {}",
                 outcome.run_dir.join("write_back.json").display()
             );
         }
         if let Some(bundle) = counts["agent_commits"].as_str() {
-            eprintln!("the agent's commits: {bundle} (git fetch <bundle> 'refs/*:refs/agent/*')");
+            crate::errln!(
+                "the agent's commits: {bundle} (git fetch <bundle> 'refs/*:refs/agent/*')"
+            );
         }
     }
     let kept = &outcome.kept;
     if !kept.names.is_empty() {
-        eprintln!(
+        crate::errln!(
             "kept {} snapshot(s) in the engine ({}, {:.1} MB): `harnessgym gc --run {run_id}` removes them",
             kept.names.len(),
             kept.names.join(", "),

@@ -56,7 +56,7 @@ async fn list(engine: &Engine, run: Option<&str>) -> Result<u8, CommandError> {
         // No size column: every snapshot shares the base image's layers, so the engine's image
         // size would suggest each one costs the whole image.
         for name in names(&image, &run_id) {
-            println!("{:<32} {:<24} {}", run_id, name, short_id(&image.id));
+            crate::outln!("{:<32} {:<24} {}", run_id, name, short_id(&image.id));
         }
     }
     Ok(exit::SUCCESS)
@@ -80,7 +80,7 @@ async fn export(
     let store = SnapshotStore::new(engine.clone(), run, std::env::temp_dir(), Strategy::Load);
     let size = store.export_tar_gz(&image, out).await?;
     if !ctx.quiet {
-        eprintln!("wrote {} ({:.1} MB)", out.display(), size as f64 / 1e6);
+        crate::errln!("wrote {} ({:.1} MB)", out.display(), size as f64 / 1e6);
     }
     Ok(exit::SUCCESS)
 }

@@ -5,6 +5,7 @@ pub mod json;
 pub mod optimization;
 pub mod prompts;
 pub mod registry;
+pub mod reports;
 pub mod result;
 pub mod time;
 pub mod usage;

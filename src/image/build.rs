@@ -139,9 +139,10 @@ async fn build_one(
     {
         alias(engine, &id, &tags.latest).await?;
         if !options.quiet {
-            eprintln!(
+            crate::errln!(
                 "{}: unchanged ({}), nothing to build",
-                image.name, tags.content
+                image.name,
+                tags.content
             );
         }
         return Ok(BuildOutcome {

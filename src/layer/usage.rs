@@ -38,11 +38,13 @@ pub struct UsageArgs {
 /// Measure the container's writes and print them as one JSON object.
 pub fn run_cli(args: &UsageArgs) -> Result<u8, std::io::Error> {
     if std::env::var_os("HARNESSGYM_IN_CONTAINER").as_deref() != Some(std::ffi::OsStr::new("1")) {
-        eprintln!("harnessgym: error: `internal usage` runs only inside a harnessgym container");
+        crate::errln!(
+            "harnessgym: error: `internal usage` runs only inside a harnessgym container"
+        );
         return Ok(crate::exit::USAGE);
     }
     let usage = measure(Path::new("/"), Path::new("/proc"), args.since_ns)?;
-    println!(
+    crate::outln!(
         "{}",
         serde_json::to_string(&usage).map_err(io::Error::other)?
     );

@@ -17,7 +17,7 @@ pub fn chain(err: &(dyn Error + 'static)) -> String {
 
 /// Prints `err` the way every harnessgym command does (message, causes, hint).
 pub fn print_error(err: &(dyn Error + 'static), hint: Option<&str>) {
-    eprint!("{}", crate::diagnostics::render(err, hint));
+    crate::errp!("{}", crate::diagnostics::render(err, hint));
 }
 
 #[cfg(test)]

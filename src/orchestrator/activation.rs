@@ -91,14 +91,11 @@ fn failed_report(reason: &str) -> Value {
 
 /// Take `failed_artifacts` (harnessgym's own addition, read by qualification) out of a report,
 /// so the report keeps the reference's shape (§6.1).
-pub fn take_failed(report: &mut Value) -> Value {
-    report
+pub fn take_failed(report: &mut Value) -> Vec<String> {
+    let taken = report
         .as_object_mut()
-        .and_then(|r| r.remove("failed_artifacts"))
-        .unwrap_or_else(|| json!([]))
-}
-
-/// The gate status of a report.
-pub fn gate_passed(report: &Value) -> bool {
-    report["quality_gate"]["status"] == "passed"
+        .and_then(|r| r.remove("failed_artifacts"));
+    taken
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
 }

@@ -1,11 +1,10 @@
 //! The best checkpoint of optimization mode (reference §2.8), as a layer: capturing is tagging
 //! the attempt's committed snapshot (no copy); restoring writes its task files to the host.
 
-use serde_json::{Value, json};
-
 use super::Loop;
 use super::error::RunError;
 use crate::harness::json::write_json_atomic;
+use crate::harness::reports::{CheckpointManifest, to_value};
 use crate::harness::time::utc_now;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -23,7 +22,7 @@ pub struct Checkpoints {
     /// The tagged best snapshot.
     pub best: Option<Snapshot>,
     /// Every manifest captured, in order.
-    pub captures: Vec<Value>,
+    pub captures: Vec<CheckpointManifest>,
 }
 
 /// The files and links of the host workspace as the baseline packed them, without the
@@ -80,22 +79,22 @@ impl Loop<'_> {
         iteration: u32,
         score: f64,
         reason: &str,
-    ) -> Result<Value, RunError> {
+    ) -> Result<CheckpointManifest, RunError> {
         let best = self.store.tag(snapshot, "best").await?;
         let files = state_files(&self.baseline_files, snapshot.changes_since_baseline());
         let dir = self.layout.run_dir().join("checkpoints");
         let manifest_path = dir.join("best_manifest.json");
-        let manifest = json!({
-            "created_at": utc_now(),
-            "iteration": iteration,
-            "score": score,
-            "reason": reason,
-            "checkpoint_path": best.reference(),
-            "manifest_path": manifest_path.display().to_string(),
-            "file_count": files.len(),
-            "files": files,
-        });
-        write_json_atomic(&manifest_path, &manifest)
+        let manifest = CheckpointManifest {
+            created_at: utc_now(),
+            iteration,
+            score,
+            reason: reason.to_string(),
+            checkpoint_path: best.reference().to_string(),
+            manifest_path: manifest_path.display().to_string(),
+            file_count: files.len(),
+            files,
+        };
+        write_json_atomic(&manifest_path, &to_value(&manifest))
             .map_err(|e| RunError::write("best_manifest.json", e))?;
         self.checkpoints.best = Some(best);
         self.checkpoints.best_score = Some(score);

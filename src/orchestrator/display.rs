@@ -62,10 +62,10 @@ impl Display {
 
     /// Print the per-step breakdown and the wall time.
     pub fn print_breakdown(&self) {
-        eprintln!("timings:");
+        crate::errln!("timings:");
         for (label, took) in &self.timings {
-            eprintln!("  {label:<40} {:>8.2}s", took.as_secs_f64());
+            crate::errln!("  {label:<40} {:>8.2}s", took.as_secs_f64());
         }
-        eprintln!("  {:<40} {:>8.2}s", "wall time", self.wall().as_secs_f64());
+        crate::errln!("  {:<40} {:>8.2}s", "wall time", self.wall().as_secs_f64());
     }
 }

@@ -13,6 +13,9 @@ use super::RunConfig;
 use super::layout::RunLayout;
 use super::summary::FORMAT_VERSION;
 use crate::harness::json::{read_json_if_exists, write_json_atomic};
+use crate::harness::reports::{
+    CheckpointReport, IterationEntry, OptimizationSummary, QualificationSummary, Summary, to_value,
+};
 
 /// The phases of an iteration, in the order they run (repairs write `build.*` in `repair_<k>/`).
 const PHASES: [&str; 3] = ["attempt", "reflection", "build"];
@@ -41,7 +44,7 @@ pub fn record_interruption(config: &RunConfig) {
         }
         entries.push(entry(i, &result, &path));
     }
-    let summary = summary(config, entries);
+    let summary = to_value(&summary(config, entries));
     if let Err(err) = write_json_atomic(&layout.summary_path(), &summary) {
         tracing::warn!("cannot write the interrupted run's summary: {err}");
     }
@@ -72,51 +75,62 @@ fn mark(result: &mut Map<String, Value>, dir: &Path) {
     }
 }
 
-fn entry(i: u32, result: &Map<String, Value>, path: &Path) -> Value {
-    let phase = |name: &str| {
-        result
-            .get("phases")
-            .and_then(|p| p.get(name))
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
-    json!({
-        "iteration": i,
-        "status": result.get("status").cloned().unwrap_or(json!("unknown")),
-        "result_path": path.display().to_string(),
-        "attempt": phase("attempt"),
-        "reflection": phase("reflection"),
-        "build": phase("build"),
-        "solved": false,
-    })
+fn entry(i: u32, result: &Map<String, Value>, path: &Path) -> IterationEntry {
+    let phase = |name: &str| result.get("phases").and_then(|p| p.get(name)).cloned();
+    IterationEntry {
+        iteration: i,
+        status: result
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string(),
+        result_path: path.display().to_string(),
+        attempt: phase("attempt").unwrap_or(Value::Null),
+        reflection: phase("reflection"),
+        build: phase("build"),
+        solved: false,
+    }
 }
 
 /// The reference's summary keys, for a run that did not finish.
-fn summary(config: &RunConfig, entries: Vec<Value>) -> Value {
-    let checkpoint = json!({"captures": [], "enabled": false, "restored": false});
-    json!({
-        "run_id": config.run_id,
-        "iterations": entries,
-        "final_status": "interrupted",
-        "solved": false,
-        "best_score": null,
-        "baseline_post_attempt": null,
-        "optimization": {
-            "enabled": config.optimization_mode,
-            "score_key": config.score_key,
-            "higher_is_better": config.higher_is_better,
-            "baseline_score": null,
-            "best_score": null,
-            "improved": false,
-            "restore_best": config.restore_best,
-            "best_checkpoint": checkpoint,
+fn summary(config: &RunConfig, entries: Vec<IterationEntry>) -> Summary {
+    let checkpoint = CheckpointReport {
+        enabled: false,
+        restored: false,
+        captures: Vec::new(),
+        latest: None,
+        reason: None,
+        restore: None,
+    };
+    Summary {
+        run_id: config.run_id.clone(),
+        iterations: entries,
+        final_status: "interrupted".into(),
+        solved: false,
+        best_score: None,
+        baseline_post_attempt: None,
+        optimization: OptimizationSummary {
+            enabled: config.optimization_mode,
+            score_key: config.score_key.clone(),
+            higher_is_better: config.higher_is_better,
+            baseline_score: None,
+            best_score: None,
+            improved: false,
+            restore_best: config.restore_best,
+            best_checkpoint: checkpoint.clone(),
+            absolute_delta_from_baseline: None,
+            relative_reduction: None,
+            relative_improvement: None,
         },
-        "best_checkpoint": checkpoint,
-        "artifact_qualification": {"template": null, "reports": []},
-        "harness_usage": [],
-        "harness_quality_gates": [],
-        "harnessgym": {"format_version": FORMAT_VERSION, "interrupted": true},
-    })
+        best_checkpoint: checkpoint,
+        artifact_qualification: QualificationSummary {
+            template: None,
+            reports: Vec::new(),
+        },
+        harness_usage: Vec::new(),
+        harness_quality_gates: Vec::new(),
+        harnessgym: Some(json!({"format_version": FORMAT_VERSION, "interrupted": true})),
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use super::phases::{self, PhaseKind};
 use super::prompts;
 use super::results::ResultFile;
 use crate::harness::registry::{self, Registry};
+use crate::harness::reports::IterationEntry;
 use crate::harness::result::{
     create_initial_result, extract_score, is_solved_and_verified, reached_stop_score,
     should_mark_tooling_built,
@@ -25,7 +26,7 @@ use crate::snapshot::{Capture, CaptureBase, Snapshot};
 #[derive(Debug)]
 pub struct IterationOutcome {
     /// The summary entry (reference §3.6 `iterations[]`).
-    pub entry: Value,
+    pub entry: IterationEntry,
     /// Whether the loop stops here.
     pub stop: bool,
     /// The committed session.
@@ -102,15 +103,15 @@ impl Loop<'_> {
             .and_then(Value::as_str)
             .unwrap_or("unknown")
             .to_string();
-        let entry = json!({
-            "iteration": i,
-            "status": status,
-            "result_path": result.host_path().display().to_string(),
-            "attempt": done.attempt.to_value(),
-            "reflection": done.reflection.as_ref().map(RunnerResult::to_value),
-            "build": done.build.as_ref().map(RunnerResult::to_value),
-            "solved": done.solved,
-        });
+        let entry = IterationEntry {
+            iteration: i,
+            status,
+            result_path: result.host_path().display().to_string(),
+            attempt: done.attempt.to_value(),
+            reflection: done.reflection.as_ref().map(RunnerResult::to_value),
+            build: done.build.as_ref().map(RunnerResult::to_value),
+            solved: done.solved,
+        };
         Ok(IterationOutcome {
             entry,
             stop: done.stop,
@@ -155,11 +156,8 @@ impl Loop<'_> {
         let mut report = activation::activate(session.container(), &target).await?;
         activation::take_failed(&mut report);
         self.write_activation(&report, i, name)?;
-        let gate = report["quality_gate"]["status"]
-            .as_str()
-            .unwrap_or("unknown")
-            .to_string();
-        self.display.finish(line, &format!("gate {gate}"));
+        let gate = crate::harness::reports::Gate::of(&report);
+        self.display.finish(line, &format!("gate {}", gate.status));
         Ok(report)
     }
 

@@ -14,6 +14,7 @@ use super::results::ResultFile;
 use crate::duration::format_duration;
 use crate::harness::optimization::PostResult;
 use crate::harness::optimization::{Standing, post_attempt_update};
+use crate::harness::reports::to_value;
 use crate::harness::result::{extract_score, is_better_score, is_checkpointable};
 use crate::sandbox::{Container, ExecSpec, OutputSink, Role, WORKSPACE};
 use crate::session::Session;
@@ -91,7 +92,7 @@ impl Loop<'_> {
                     .capture_best(&attempt, i, score, "post_attempt_best_score")
                     .await?;
                 result
-                    .update(json!({"optimization": {"best_checkpoint": manifest}}))
+                    .update(json!({"optimization": {"best_checkpoint": to_value(&manifest)}}))
                     .map_err(|e| RunError::write("result.json", e))?;
             } else {
                 self.checkpoints.best_score = Some(score);

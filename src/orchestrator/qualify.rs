@@ -21,6 +21,7 @@ use super::phases::{self, PhaseKind};
 use super::results::ResultFile;
 use crate::harness::json::write_json_atomic;
 use crate::harness::registry::{self, Registry};
+use crate::harness::reports::{Gate, QualificationReport, to_value};
 use crate::harness::time::utc_now;
 use crate::runner::RunnerResult;
 use crate::sandbox::{Role, short_id};
@@ -29,8 +30,16 @@ use crate::session::Session;
 /// One qualification attempt's verdict.
 struct Verdict {
     passed: bool,
-    report: Value,
+    report: QualificationReport,
     path: PathBuf,
+}
+
+/// How a qualification ended, and the key of `qualification.json` that lists its artifacts.
+enum Conclusion {
+    /// Every registry artifact is qualified (`qualified_artifacts`).
+    Qualified(Vec<String>),
+    /// What was quarantined (`quarantined_artifacts`).
+    Quarantined(Vec<String>),
 }
 
 impl Loop<'_> {
@@ -66,13 +75,13 @@ impl Loop<'_> {
                 );
                 self.land(&taken, &mut registry, result)?;
                 return self
-                    .conclude(verdict, "qualified_artifacts", paths)
+                    .conclude(verdict, Conclusion::Qualified(paths))
                     .map(Some);
             }
             let Some(session_id) = resume.clone().filter(|_| k < attempts) else {
                 let quarantined = self.quarantine(&mut registry, &verdict, i)?;
                 return self
-                    .conclude(verdict, "quarantined_artifacts", quarantined)
+                    .conclude(verdict, Conclusion::Quarantined(quarantined))
                     .map(Some);
             };
             let repair = self
@@ -144,9 +153,6 @@ impl Loop<'_> {
         }
         .await;
         let container_id = container.id().to_string();
-        let passed = outcome
-            .as_ref()
-            .is_ok_and(|(_, report, _)| activation::gate_passed(report));
         container.remove().await?;
         let (copied, activation_report, failed) = outcome?;
         let dir = self
@@ -154,20 +160,28 @@ impl Loop<'_> {
             .iteration_dir(i)
             .join(format!("qualification/attempt_{k}"));
         let path = dir.join("qualification.json");
-        let report = json!({
-            "created_at": utc_now(),
-            "status": if passed { "passed" } else { "failed" },
-            "iteration": i,
-            "source_workspace": self.config.workspace.display().to_string(),
-            "fresh_workspace": format!("container {}:/workspace (from the run's baseline, removed)", short_id(&container_id)),
-            "copied_artifacts": copied,
-            "quality_gate": activation_report["quality_gate"].clone(),
-            "activation": activation_report,
-            "failed_artifacts": failed,
-            "registry_artifact_count": registry.artifacts.len(),
-            "report_path": path.display().to_string(),
-        });
-        write_json_atomic(&path, &report).map_err(|e| RunError::write("qualification.json", e))?;
+        let quality_gate = Gate::of(&activation_report);
+        let passed = quality_gate.passed();
+        let report = QualificationReport {
+            created_at: utc_now(),
+            status: if passed { "passed" } else { "failed" }.into(),
+            iteration: i,
+            source_workspace: self.config.workspace.display().to_string(),
+            fresh_workspace: format!(
+                "container {}:/workspace (from the run's baseline, removed)",
+                short_id(&container_id)
+            ),
+            copied_artifacts: copied,
+            quality_gate,
+            activation: activation_report,
+            failed_artifacts: failed,
+            registry_artifact_count: registry.artifacts.len(),
+            report_path: path.display().to_string(),
+            qualified_artifacts: None,
+            quarantined_artifacts: None,
+        };
+        write_json_atomic(&path, &to_value(&report))
+            .map_err(|e| RunError::write("qualification.json", e))?;
         self.display
             .finish(line, if passed { "passed" } else { "failed" });
         Ok(Verdict {
@@ -192,12 +206,13 @@ impl Loop<'_> {
             .strip_prefix(&self.config.workspace)
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        let text = crate::harness::json::to_pretty_json(&verdict.report).unwrap_or_default();
+        let report = to_value(&verdict.report);
+        let text = crate::harness::json::to_pretty_json(&report).unwrap_or_default();
         session
             .write(&rel, format!("{text}\n").into_bytes(), 0o644)
             .await?;
         let reasons = failure_reasons(&verdict.report);
-        let prompt = super::prompts::repair(self, i, k, &reasons, &rel, &verdict.report)?;
+        let prompt = super::prompts::repair(self, i, k, &reasons, &rel, &report)?;
         let mut ctx =
             super::iteration::phase_ctx(self.config, &self.layout, session, i, PhaseKind::Build);
         ctx.files = self.layout.phase_files(i, "build", Some(k));
@@ -219,7 +234,7 @@ impl Loop<'_> {
         )
         .await?;
         result
-            .update(json!({"artifact_qualification": verdict.report.clone()}))
+            .update(json!({ "artifact_qualification": report }))
             .map_err(|e| RunError::write("result.json", e))?;
         Ok(repair)
     }
@@ -231,12 +246,7 @@ impl Loop<'_> {
         verdict: &Verdict,
         i: u32,
     ) -> Result<Vec<String>, RunError> {
-        let mut paths: Vec<String> = verdict.report["failed_artifacts"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect();
+        let mut paths = verdict.report.failed_artifacts.clone();
         paths.extend(
             registry
                 .artifacts
@@ -264,27 +274,18 @@ impl Loop<'_> {
         Ok(touched)
     }
 
-    fn conclude(
-        &mut self,
-        verdict: Verdict,
-        key: &str,
-        paths: Vec<String>,
-    ) -> Result<Value, RunError> {
+    /// Write the final `qualification.json` and its summary line; returns the report.
+    fn conclude(&mut self, verdict: Verdict, end: Conclusion) -> Result<Value, RunError> {
         let mut report = verdict.report;
-        report[key] = json!(paths);
-        write_json_atomic(&verdict.path, &report)
+        match end {
+            Conclusion::Qualified(paths) => report.qualified_artifacts = Some(paths),
+            Conclusion::Quarantined(paths) => report.quarantined_artifacts = Some(paths),
+        }
+        let value = to_value(&report);
+        write_json_atomic(&verdict.path, &value)
             .map_err(|e| RunError::write("qualification.json", e))?;
-        self.qualification_reports.push(json!({
-            "iteration": report["iteration"],
-            "status": report["status"],
-            "report_path": report["report_path"],
-            "fresh_workspace": report["fresh_workspace"],
-            "active_mcp_count": report["quality_gate"]["active_mcp_count"],
-            "active_tool_count": report["quality_gate"]["active_tool_count"],
-            "inactive_mcp_count": report["quality_gate"]["inactive_mcp_count"],
-            "failed_artifacts": report["failed_artifacts"],
-        }));
-        Ok(report)
+        self.qualification_reports.push(report.line());
+        Ok(value)
     }
 }
 
@@ -307,22 +308,12 @@ fn record_refusals(
 }
 
 /// The gate's warnings (or its status) as the reasons a repair must address.
-fn failure_reasons(report: &Value) -> Vec<String> {
-    let warnings: Vec<String> = report["quality_gate"]["warnings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|w| w.as_str().map(str::to_string))
-        .collect();
-    if warnings.is_empty() {
-        vec![format!(
-            "quality gate {}",
-            report["quality_gate"]["status"]
-                .as_str()
-                .unwrap_or("failed")
-        )]
+fn failure_reasons(report: &QualificationReport) -> Vec<String> {
+    let gate = &report.quality_gate;
+    if gate.warnings.is_empty() {
+        vec![format!("quality gate {}", gate.status)]
     } else {
-        warnings
+        gate.warnings.clone()
     }
 }
 

@@ -14,6 +14,9 @@ use super::summary;
 use crate::harness::json::write_json_atomic;
 use crate::harness::optimization::PostResult;
 use crate::harness::registry;
+use crate::harness::reports::{
+    GateLine, IterationEntry, QualificationLine, RestoreReport, TemplateReport, UsageLine, to_value,
+};
 use crate::runner::Runner;
 use crate::sandbox::extract::{Decision, RefusalRecord, workspace_policy};
 use crate::sandbox::{DiskLimit, Enforcement, Engine};
@@ -35,11 +38,11 @@ pub struct Loop<'a> {
     /// Whether the last attempt's post command passed (`None`: no post command).
     pub(super) last_post_passed: Option<bool>,
     /// One line per qualification, for summary.json.
-    pub(super) qualification_reports: Vec<Value>,
+    pub(super) qualification_reports: Vec<QualificationLine>,
     /// One harness-usage line per iteration, for summary.json.
-    pub(super) usage_lines: Vec<Value>,
+    pub(super) usage_lines: Vec<UsageLine>,
     /// One quality-gate line per iteration, for summary.json.
-    pub(super) gate_lines: Vec<Value>,
+    pub(super) gate_lines: Vec<GateLine>,
     /// Every limit hit, for summary.json.
     pub(super) limit_lines: Vec<Value>,
     /// What the final write-back did, for summary.json and the closing lines.
@@ -257,16 +260,13 @@ async fn run_locked(
         run.display.wall().as_secs_f64(),
         run.display.timings(),
     );
+    let summary = to_value(&summary);
     write_json_atomic(&run.layout.summary_path(), &summary)
         .map_err(|e| RunError::write("summary.json", e))?;
     if verbose && !quiet {
         run.display.print_breakdown();
     }
-    let final_result = entries
-        .last()
-        .and_then(|e| e.get("result_path"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let final_result = entries.last().map(|e| e.result_path.clone());
     Ok(RunOutcome {
         summary,
         run_dir: run.layout.run_dir(),
@@ -321,7 +321,7 @@ async fn disk_limit(
 }
 
 impl Loop<'_> {
-    async fn iterations(&mut self) -> Result<(Vec<Value>, Vec<f64>), RunError> {
+    async fn iterations(&mut self) -> Result<(Vec<IterationEntry>, Vec<f64>), RunError> {
         let mut entries = Vec::new();
         let mut scores = Vec::new();
         for i in 1..=self.config.iterations {
@@ -364,7 +364,10 @@ impl Loop<'_> {
 
     /// The end of the run on the host: the best checkpoint's task files when restoring (then
     /// scored again), else the final task files. Returns the restore report, if any.
-    async fn finish_workspace(&mut self, entries: &[Value]) -> Result<Option<Value>, RunError> {
+    async fn finish_workspace(
+        &mut self,
+        entries: &[IterationEntry],
+    ) -> Result<Option<RestoreReport>, RunError> {
         let best = self
             .checkpoints
             .best
@@ -387,34 +390,26 @@ impl Loop<'_> {
         let post = self
             .run_post(&best, &dir, "restored_best", last_i, &untouched)
             .await?;
-        let manifest = self
-            .checkpoints
-            .captures
-            .last()
-            .cloned()
-            .unwrap_or(Value::Null);
-        let mut restore = serde_json::json!({
-            "restored": true,
-            "restored_at": crate::harness::time::utc_now(),
-            "checkpoint_path": manifest.get("checkpoint_path"),
-            "manifest_path": manifest.get("manifest_path"),
-            "restored_file_count": manifest.get("file_count"),
-            "restored_files": manifest.get("files"),
-            "iteration": manifest.get("iteration"),
-            "score": manifest.get("score"),
-            "reason": manifest.get("reason"),
-        });
-        if let Some(post) = post {
-            restore["post_restore_passed"] = serde_json::json!(post.passed());
-            restore["post_restore"] = post.to_value();
-        }
-        if let Some(path) = entries
-            .last()
-            .and_then(|e| e.get("result_path"))
-            .and_then(Value::as_str)
-        {
-            let update =
-                serde_json::json!({"optimization": {"restored_best_checkpoint": restore.clone()}});
+        // A best snapshot exists only with a capture, whose manifest is the last one.
+        let Some(manifest) = self.checkpoints.captures.last().cloned() else {
+            return Ok(None);
+        };
+        let restore = RestoreReport {
+            restored: true,
+            restored_at: crate::harness::time::utc_now(),
+            checkpoint_path: manifest.checkpoint_path,
+            manifest_path: manifest.manifest_path,
+            restored_file_count: manifest.file_count,
+            restored_files: manifest.files,
+            iteration: manifest.iteration,
+            score: manifest.score,
+            reason: manifest.reason,
+            post_restore_passed: post.as_ref().map(PostResult::passed),
+            post_restore: post.as_ref().map(PostResult::to_value),
+        };
+        if let Some(entry) = entries.last() {
+            let path = &entry.result_path;
+            let update = json!({"optimization": {"restored_best_checkpoint": to_value(&restore)}});
             if let Value::Object(update) = update {
                 crate::harness::result::update_result(std::path::Path::new(path), update)
                     .map_err(|e| RunError::write("result.json", e))?;
@@ -424,7 +419,7 @@ impl Loop<'_> {
     }
 
     /// What summary.json needs beyond the iterations (reference §3.6).
-    fn run_facts(&self, restore: Option<Value>) -> summary::RunFacts {
+    fn run_facts(&self, restore: Option<RestoreReport>) -> summary::RunFacts {
         summary::RunFacts {
             config_enabled: self.config.optimization_mode,
             restore_best: self.config.restore_best,
@@ -448,19 +443,19 @@ impl Loop<'_> {
 
     /// The reference's qualification template report (§5): here the template is the baseline
     /// image every clean room starts from.
-    fn template_report(&self) -> Value {
+    fn template_report(&self) -> TemplateReport {
         let files: Vec<String> = self
             .baseline_files
             .iter()
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
-        json!({
-            "created_at": self.baseline_at,
-            "workspace": self.config.workspace.display().to_string(),
-            "template_path": self.baseline.reference(),
-            "file_count": files.len(),
-            "files": files,
-        })
+        TemplateReport {
+            created_at: self.baseline_at.clone(),
+            workspace: self.config.workspace.display().to_string(),
+            template_path: self.baseline.reference().to_string(),
+            file_count: files.len(),
+            files,
+        }
     }
 
     /// Keep what a user can still want — the baseline, the final state, the best checkpoint

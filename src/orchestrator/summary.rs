@@ -3,6 +3,11 @@
 
 use serde_json::{Value, json};
 
+use crate::harness::reports::{
+    CheckpointManifest, CheckpointReport, GateLine, IterationEntry, OptimizationSummary,
+    QualificationLine, QualificationSummary, RestoreReport, Summary, TemplateReport, UsageLine,
+};
+
 use super::RunConfig;
 use crate::harness::prompts::HarnessDepth;
 use crate::sandbox::EngineInfo;
@@ -112,104 +117,105 @@ pub struct RunFacts {
     /// The baseline command's record.
     pub baseline_post: Option<Value>,
     /// Checkpoint manifests, in order.
-    pub captures: Vec<Value>,
+    pub captures: Vec<CheckpointManifest>,
     /// Whether checkpoints were taken.
     pub checkpoints_enabled: bool,
     /// The restore report, when the best was restored.
-    pub restore: Option<Value>,
+    pub restore: Option<RestoreReport>,
     /// One line per qualification (§3.6 `artifact_qualification.reports`).
-    pub qualification_reports: Vec<Value>,
+    pub qualification_reports: Vec<QualificationLine>,
     /// §3.6 `harness_usage`.
-    pub usage_lines: Vec<Value>,
+    pub usage_lines: Vec<UsageLine>,
     /// §3.6 `harness_quality_gates`.
-    pub gate_lines: Vec<Value>,
+    pub gate_lines: Vec<GateLine>,
     /// Every limit hit, with its iteration and phase.
     pub limit_lines: Vec<Value>,
     /// The qualification template report (none without qualification).
-    pub template: Option<Value>,
+    pub template: Option<TemplateReport>,
     /// The snapshots kept in the engine when the run ended, and their size.
     pub kept: Option<Value>,
     /// What the final write-back did (`write_back.json`'s counts).
     pub write_back: Option<Value>,
 }
 
-fn optimization_blocks(config: &RunConfig, o: &RunFacts, best: Option<f64>) -> (Value, Value) {
-    let improved = best.zip(o.baseline_score).is_some_and(|(b, base)| {
-        crate::harness::result::is_better_score(b, base, config.higher_is_better)
-    });
-    let mut checkpoint = json!({
-        "enabled": o.checkpoints_enabled,
-        "restored": o.restore.is_some(),
-        "captures": o.captures,
-    });
-    if let Some(latest) = o.captures.last() {
-        checkpoint["latest"] = latest.clone();
-    }
-    if config.optimization_mode && !o.restore_best {
-        checkpoint["reason"] = json!("disabled_by_config");
+fn checkpoint_report(config: &RunConfig, o: &RunFacts) -> CheckpointReport {
+    let reason = if config.optimization_mode && !o.restore_best {
+        Some("disabled_by_config")
     } else if o.checkpoints_enabled && o.captures.is_empty() {
-        checkpoint["reason"] = json!("no_checkpoint_captured");
+        Some("no_checkpoint_captured")
+    } else {
+        None
+    };
+    CheckpointReport {
+        enabled: o.checkpoints_enabled,
+        restored: o.restore.is_some(),
+        captures: o.captures.clone(),
+        latest: o.captures.last().cloned(),
+        reason: reason.map(str::to_string),
+        restore: o.restore.clone(),
     }
-    if let Some(restore) = &o.restore {
-        checkpoint["restore"] = restore.clone();
-    }
-    let mut optimization = json!({
-        "enabled": o.config_enabled,
-        "score_key": config.score_key,
-        "higher_is_better": config.higher_is_better,
-        "baseline_score": o.baseline_score,
-        "best_score": best,
-        "improved": improved,
-        "restore_best": o.restore_best,
-        "best_checkpoint": checkpoint.clone(),
-    });
-    if let (Some(b), Some(base)) = (best, o.baseline_score) {
-        optimization["absolute_delta_from_baseline"] = json!(b - base);
-        if base != 0.0 {
-            let (key, value) = if config.higher_is_better {
-                ("relative_improvement", b / base - 1.0)
-            } else {
-                ("relative_reduction", 1.0 - b / base)
-            };
-            optimization[key] = json!(value);
-        }
-    }
-    (optimization, checkpoint)
 }
 
-/// The summary of a finished (or interrupted) run.
+fn optimization_summary(
+    config: &RunConfig,
+    o: &RunFacts,
+    best: Option<f64>,
+    checkpoint: CheckpointReport,
+) -> OptimizationSummary {
+    let both = best.zip(o.baseline_score);
+    let improved = both.is_some_and(|(b, base)| {
+        crate::harness::result::is_better_score(b, base, config.higher_is_better)
+    });
+    let relative = both.filter(|(_, base)| *base != 0.0);
+    OptimizationSummary {
+        enabled: o.config_enabled,
+        score_key: config.score_key.clone(),
+        higher_is_better: config.higher_is_better,
+        baseline_score: o.baseline_score,
+        best_score: best,
+        improved,
+        restore_best: o.restore_best,
+        best_checkpoint: checkpoint,
+        absolute_delta_from_baseline: both.map(|(b, base)| b - base),
+        relative_reduction: relative
+            .filter(|_| !config.higher_is_better)
+            .map(|(b, base)| 1.0 - b / base),
+        relative_improvement: relative
+            .filter(|_| config.higher_is_better)
+            .map(|(b, base)| b / base - 1.0),
+    }
+}
+
+/// The summary of a finished run.
 pub fn summary(
     config: &RunConfig,
-    iterations: &[Value],
+    iterations: &[IterationEntry],
     scores: &[f64],
     facts: &RunFacts,
     wall_seconds: f64,
     timings: &[(String, std::time::Duration)],
-) -> Value {
+) -> Summary {
     let last = iterations.last();
-    let final_status = last
-        .and_then(|e| e.get("status"))
-        .and_then(Value::as_str)
-        .unwrap_or("not_started");
-    let solved = last
-        .and_then(|e| e.get("solved"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
     let best = best_score(scores, config.higher_is_better);
-    let (optimization_block, checkpoint_block) = optimization_blocks(config, facts, best);
-    json!({
-        "run_id": config.run_id,
-        "iterations": iterations,
-        "final_status": final_status,
-        "solved": solved,
-        "best_score": best,
-        "baseline_post_attempt": facts.baseline_post,
-        "optimization": optimization_block,
-        "best_checkpoint": checkpoint_block,
-        "artifact_qualification": {"template": facts.template, "reports": facts.qualification_reports},
-        "harness_usage": facts.usage_lines,
-        "harness_quality_gates": facts.gate_lines,
-        "harnessgym": {
+    let checkpoint = checkpoint_report(config, facts);
+    Summary {
+        run_id: config.run_id.clone(),
+        iterations: iterations.to_vec(),
+        final_status: last
+            .map_or("not_started", |e| e.status.as_str())
+            .to_string(),
+        solved: last.is_some_and(|e| e.solved),
+        best_score: best,
+        baseline_post_attempt: facts.baseline_post.clone(),
+        optimization: optimization_summary(config, facts, best, checkpoint.clone()),
+        best_checkpoint: checkpoint,
+        artifact_qualification: QualificationSummary {
+            template: facts.template.clone(),
+            reports: facts.qualification_reports.clone(),
+        },
+        harness_usage: facts.usage_lines.clone(),
+        harness_quality_gates: facts.gate_lines.clone(),
+        harnessgym: Some(json!({
             "format_version": FORMAT_VERSION,
             "limits": facts.limit_lines,
             "write_back": facts.write_back,
@@ -217,8 +223,8 @@ pub fn summary(
             "wall_seconds": wall_seconds,
             "engine_seconds": crate::sandbox::deadline::engine_time().as_secs_f64(),
             "timings": timings.iter().map(|(label, took)| json!({"step": label, "seconds": took.as_secs_f64()})).collect::<Vec<_>>(),
-        },
-    })
+        })),
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::Loop;
 use super::error::RunError;
 use super::results::ResultFile;
 use crate::harness::registry;
+use crate::harness::reports::{Gate, GateLine, UsageLine};
 use crate::harness::usage::{UsageInputs, harness_usage};
 use crate::mcp::telemetry::summarize_contents;
 use crate::session::Session;
@@ -57,16 +58,27 @@ impl Loop<'_> {
             outputs: &outputs,
             telemetry: &telemetry,
         });
-        let line = json!({
-            "iteration": i,
-            "active_skill_count": usage["active_skill_count"],
-            "active_mcp_count": usage["active_mcp_count"],
-            "active_tool_count": usage["active_tool_count"],
-            "declared_tool_use_count": usage["declared_tool_use_count"],
-            "inferred_tool_use_count": usage["inferred_tool_use_count"],
-            "used_active_tools": usage["used_active_tools"],
-        });
-        self.usage_lines.retain(|l| l["iteration"] != json!(i));
+        let count = |key: &str| {
+            usage[key]
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0)
+        };
+        let line = UsageLine {
+            iteration: i,
+            active_skill_count: count("active_skill_count"),
+            active_mcp_count: count("active_mcp_count"),
+            active_tool_count: count("active_tool_count"),
+            declared_tool_use_count: count("declared_tool_use_count"),
+            inferred_tool_use_count: count("inferred_tool_use_count"),
+            used_active_tools: usage["used_active_tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect(),
+        };
+        self.usage_lines.retain(|l| l.iteration != i);
         self.usage_lines.push(line);
         result
             .update(json!({"harness_usage": usage}))
@@ -75,15 +87,15 @@ impl Loop<'_> {
 
     /// Remember iteration `i`'s quality gate (the latest activation's) for summary.json.
     pub(super) fn record_gate(&mut self, i: u32, activation: &Value) {
-        let gate = &activation["quality_gate"];
-        self.gate_lines.retain(|l| l["iteration"] != json!(i));
-        self.gate_lines.push(json!({
-            "iteration": i,
-            "status": gate["status"],
-            "active_mcp_count": gate["active_mcp_count"],
-            "inactive_mcp_count": gate["inactive_mcp_count"],
-            "active_tool_count": gate["active_tool_count"],
-        }));
+        let gate = Gate::of(activation);
+        self.gate_lines.retain(|l| l.iteration != i);
+        self.gate_lines.push(GateLine {
+            iteration: i,
+            status: gate.status,
+            active_mcp_count: gate.active_mcp_count,
+            inactive_mcp_count: gate.inactive_mcp_count,
+            active_tool_count: gate.active_tool_count,
+        });
     }
 }
 

@@ -175,7 +175,7 @@ fn refusal(result: Result<ExtractReport, ExtractError>) -> Option<Refusal> {
             report.refused.into_iter().next().map(|r| r.reason)
         }
         other => {
-            eprintln!("not exactly one refusal: {other:?}");
+            crate::errln!("not exactly one refusal: {other:?}");
             None
         }
     }
