@@ -73,7 +73,7 @@ pub async fn run(ctx: &Context, args: CompareArgs) -> Result<u8, CommandError> {
     let engine = ctx.engine().await?;
     crate::sandbox::deadline::limit_calls(Some(config.engine_calls));
     if !ctx.quiet {
-        eprintln!(
+        crate::errln!(
             "compare {}: {} trial(s) per group, {} at a time, into {}",
             config.settings.compare_id,
             config.settings.trials,
@@ -107,21 +107,21 @@ pub async fn run(ctx: &Context, args: CompareArgs) -> Result<u8, CommandError> {
             return Err(err);
         }
     };
-    println!("Compare report: {}", finished.path.display());
+    crate::outln!("Compare report: {}", finished.path.display());
     for group in compare::Group::BOTH {
-        println!(
+        crate::outln!(
             "{}",
             group_line(group.name(), &finished.report["summary"][group.name()])
         );
     }
     if !ctx.quiet {
-        eprintln!("{}", verdict_line(&finished.comparison));
-        eprintln!(
+        crate::errln!("{}", verdict_line(&finished.comparison));
+        crate::errln!(
             "charts: `harnessgym report {} -o report.html`",
             config.settings.output_dir.display()
         );
         if !finished.kept.is_empty() {
-            eprintln!(
+            crate::errln!(
                 "kept the snapshots in the engine (--keep-snapshots): `harnessgym gc --run <id>` removes them, for ids {}",
                 finished.kept.join(", ")
             );
@@ -182,7 +182,7 @@ async fn rerun_one(
     let engine = ctx.engine().await?;
     crate::sandbox::deadline::limit_calls(Some(args.own.engine_calls));
     if !ctx.quiet {
-        eprintln!("re-running {trial} into {}", target.slot.root.display());
+        crate::errln!("re-running {trial} into {}", target.slot.root.display());
     }
     let shielded = Context {
         token: CancellationToken::new(),
@@ -212,12 +212,12 @@ async fn rerun_one(
             return Err(err);
         }
     };
-    println!(
+    crate::outln!(
         "Re-run of {trial}: {}",
         target.slot.root.join("trial.json").display()
     );
     for line in rerun::comparison_lines(&target.record, &record) {
-        println!("{line}");
+        crate::outln!("{line}");
     }
     Ok(exit::SUCCESS)
 }

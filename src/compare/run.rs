@@ -297,7 +297,7 @@ pub async fn rerun(
     };
     let differences = rerun_differences(&prepared.shared, original);
     for line in differences.iter().filter_map(Value::as_str) {
-        eprintln!("warning: {line}");
+        crate::errln!("warning: {line}");
     }
     for plan in &mut prepared.plans {
         plan.rerun_of = Some(json!({

@@ -82,7 +82,7 @@ pub async fn run_all(
             };
             let shared = shared.clone();
             if !quiet {
-                eprintln!("trial {}: started ({})", plan.label(), plan.config.run_id);
+                crate::errln!("trial {}: started ({})", plan.label(), plan.config.run_id);
             }
             set.spawn(async move {
                 let started = Instant::now();
@@ -99,7 +99,7 @@ pub async fn run_all(
                     }
                 };
                 if !quiet {
-                    eprintln!(
+                    crate::errln!(
                         "trial {}: finished in {:.1}s: {}",
                         plan.label(),
                         started.elapsed().as_secs_f64(),
