@@ -6,12 +6,12 @@
 
 use std::path::Path;
 
-use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::context::Context;
 use super::error::CommandError;
 use crate::cli::CompareArgs;
+use crate::compare::files::GroupSummary;
 use crate::compare::{self, CompareConfig, CompareError, Outcome, rerun};
 use crate::exit;
 use crate::orchestrator::{RunConfig, record_interruption};
@@ -29,16 +29,15 @@ fn python_repr(value: Option<f64>) -> String {
 
 /// `plain: n=… median_attempt=… median_cumulative_attempt=… best_post_score=… post_valid=…
 /// post_invalid=…` (reference `cli.py:compare_command`).
-fn group_line(name: &str, summary: &Value) -> String {
-    let number = |a: &str, b: &str| python_repr(summary[a][b].as_f64());
+fn group_line(name: &str, summary: &GroupSummary) -> String {
     format!(
         "{name}: n={} median_attempt={} median_cumulative_attempt={} best_post_score={} post_valid={} post_invalid={}",
-        summary["count"].as_u64().unwrap_or(0),
-        number("attempt_duration_seconds", "median"),
-        number("cumulative_attempt_duration_seconds", "median"),
-        number("post_score", "best"),
-        summary["post_score"]["valid_count"].as_u64().unwrap_or(0),
-        summary["post_score"]["invalid_count"].as_u64().unwrap_or(0),
+        summary.count,
+        python_repr(summary.attempt_duration_seconds.median),
+        python_repr(summary.cumulative_attempt_duration_seconds.median),
+        python_repr(summary.post_score.best),
+        summary.post_score.valid_count,
+        summary.post_score.invalid_count,
     )
 }
 
@@ -108,12 +107,9 @@ pub async fn run(ctx: &Context, args: CompareArgs) -> Result<u8, CommandError> {
         }
     };
     crate::outln!("Compare report: {}", finished.path.display());
-    for group in compare::Group::BOTH {
-        crate::outln!(
-            "{}",
-            group_line(group.name(), &finished.report["summary"][group.name()])
-        );
-    }
+    let summary = &finished.report.summary;
+    crate::outln!("{}", group_line("plain", &summary.plain));
+    crate::outln!("{}", group_line("harnessed", &summary.harnessed));
     if !ctx.quiet {
         crate::errln!("{}", verdict_line(&finished.comparison));
         crate::errln!(

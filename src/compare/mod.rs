@@ -9,7 +9,8 @@
 //! - [`trial`], [`post`], [`record`], [`validity`]: one trial — the loop attempt-only, the post
 //!   command, its `trial.json` and whether it counts.
 //! - [`schedule`]: trials side by side (`--jobs`), interleaved, cancellable.
-//! - [`summary`]: `compare_report.json` and its verdict.
+//! - [`files`]: `compare_report.json` and `trial.json` as types.
+//! - [`summary`]: the report's group summaries and its verdict.
 //! - [`run`], [`rerun`]: a whole compare; one trial again.
 //!
 //! The engine calls of all trials share one bound ([`crate::sandbox::deadline::limit_calls`],
@@ -19,6 +20,7 @@ pub mod baselines;
 pub mod bundle;
 pub mod config;
 mod error;
+pub mod files;
 pub mod post;
 pub mod record;
 pub mod rerun;

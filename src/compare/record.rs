@@ -9,9 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::config::Group;
+use super::files::{IterationRow, Telemetry, TrialRecord};
 use super::validity::{self, Requirements};
 use crate::harness::json::read_json_if_exists;
 use crate::harness::optimization::PostResult;
@@ -42,7 +43,7 @@ pub struct TrialFacts {
     /// What the bundle copied into the trial (harnessed trials).
     pub copied: Vec<String>,
     /// The trial's `mcp_telemetry`.
-    pub telemetry: Value,
+    pub telemetry: Telemetry,
     /// Whether the compare has a post command.
     pub post_configured: bool,
     /// What the post command did.
@@ -62,45 +63,66 @@ impl TrialFacts {
     }
 }
 
-fn text(value: &Value, key: &str) -> Value {
-    value.get(key).cloned().unwrap_or(Value::Null)
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
 }
 
-/// The §3.7 row of iteration `i`, from its `result.json`.
-fn iteration_row(i: u32, path: &Path, result: &Map<String, Value>, facts: &TrialFacts) -> Value {
+/// The row of iteration `i`, from its `result.json`.
+fn iteration_row(
+    i: u32,
+    path: &Path,
+    result: &Map<String, Value>,
+    facts: &TrialFacts,
+) -> IterationRow {
+    let empty = Value::Null;
     let attempt = result
         .get("phases")
         .and_then(|p| p.get("attempt"))
-        .cloned()
-        .unwrap_or(Value::Null);
-    let usage = result.get("harness_usage").cloned().unwrap_or(Value::Null);
-    let solved = facts
-        .solved
-        .get(i as usize - 1)
-        .copied()
-        .unwrap_or_else(|| is_solved_and_verified(result));
-    json!({
-        "iteration": i,
-        "status": result.get("status").and_then(Value::as_str).unwrap_or("unknown"),
-        "solved": solved,
-        "result_path": path.display().to_string(),
-        "attempt_status": attempt.get("status").and_then(Value::as_str).unwrap_or(""),
-        "attempt_return_code": text(&attempt, "return_code"),
-        "attempt_timed_out": attempt.get("timed_out").and_then(Value::as_bool).unwrap_or(false),
-        "attempt_duration_seconds": attempt.get("duration_seconds").and_then(Value::as_f64).unwrap_or(0.0),
-        "attempt_message": attempt.get("message").and_then(Value::as_str).unwrap_or(""),
-        "attempt_transcript_path": text(&attempt, "transcript_path"),
-        "score": extract_score(result, &facts.score_key),
-        "active_mcp_count": usage.get("active_mcp_count").and_then(Value::as_u64).unwrap_or(0),
-        "active_tool_count": usage.get("active_tool_count").and_then(Value::as_u64).unwrap_or(0),
-        "used_active_tools": usage.get("used_active_tools").cloned().unwrap_or(json!([])),
-        "mcp_call_count": usage.get("mcp_call_count").and_then(Value::as_u64).unwrap_or(0),
-        "mcp_called_tools": usage.get("mcp_called_tools").cloned().unwrap_or(json!([])),
-    })
+        .unwrap_or(&empty);
+    let usage = result.get("harness_usage").unwrap_or(&empty);
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    let count = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
+    IterationRow {
+        iteration: i,
+        status: result
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string(),
+        solved: facts
+            .solved
+            .get(i as usize - 1)
+            .copied()
+            .unwrap_or_else(|| is_solved_and_verified(result)),
+        result_path: path.display().to_string(),
+        attempt_status: text(attempt, "status").unwrap_or_default(),
+        attempt_return_code: attempt.get("return_code").and_then(Value::as_i64),
+        attempt_timed_out: attempt
+            .get("timed_out")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        attempt_duration_seconds: attempt
+            .get("duration_seconds")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0),
+        attempt_message: text(attempt, "message").unwrap_or_default(),
+        attempt_transcript_path: text(attempt, "transcript_path"),
+        score: extract_score(result, &facts.score_key),
+        active_mcp_count: count("active_mcp_count"),
+        active_tool_count: count("active_tool_count"),
+        used_active_tools: strings(usage.get("used_active_tools")),
+        mcp_call_count: count("mcp_call_count"),
+        mcp_called_tools: strings(usage.get("mcp_called_tools")),
+    }
 }
 
 /// One row per iteration that left a `result.json`, in order.
-pub fn iteration_rows(facts: &TrialFacts) -> Vec<Value> {
+pub fn iteration_rows(facts: &TrialFacts) -> Vec<IterationRow> {
     let mut rows = Vec::new();
     for i in 1.. {
         let path = facts.run_dir().join(format!("iterations/{i}/result.json"));
@@ -113,63 +135,63 @@ pub fn iteration_rows(facts: &TrialFacts) -> Vec<Value> {
 }
 
 /// The trial's record.
-pub fn trial(facts: &TrialFacts) -> Value {
+pub fn trial(facts: &TrialFacts) -> TrialRecord {
     let rows = iteration_rows(facts);
-    let last = rows.last().cloned().unwrap_or(Value::Null);
-    let attempt = |row: &Value| row["attempt_duration_seconds"].as_f64().unwrap_or(0.0);
-    let status = match (&last, facts.error.is_empty()) {
-        (Value::Null, true) => "not_started".to_string(),
-        (Value::Null, false) => "error".to_string(),
-        (row, _) => row["status"].as_str().unwrap_or("unknown").to_string(),
+    let last = rows.last();
+    let status = match (last, facts.error.is_empty()) {
+        (None, true) => "not_started".to_string(),
+        (None, false) => "error".to_string(),
+        (Some(row), _) => row.status.clone(),
     };
     let runner = validity::runner(&facts.error, &rows);
-    let copied = !facts.copied.is_empty();
     let harness = validity::harness(
         facts.group == Group::Harnessed,
-        copied,
+        !facts.copied.is_empty(),
         facts.requirements,
         &rows,
         &facts.telemetry,
     );
-    let comparison_reason = [&runner, &harness]
-        .iter()
-        .find_map(|v| v["reason"].as_str().filter(|r| !r.is_empty()))
-        .unwrap_or("")
-        .to_string();
-    let mut record = json!({
-        "group": facts.group.name(),
-        "trial": facts.k,
-        "workspace": facts.workspace.display().to_string(),
-        "run_id": facts.run_id,
-        "run_dir": facts.run_dir().display().to_string(),
-        "result_path": last.get("result_path").cloned().unwrap_or(Value::Null),
-        "status": status,
-        "solved": last.get("solved").and_then(Value::as_bool).unwrap_or(false),
-        "error": facts.error,
-        "duration_seconds": facts.duration_seconds,
-        "attempt_duration_seconds": if rows.is_empty() { 0.0 } else { attempt(&last) },
-        "cumulative_attempt_duration_seconds": rows.iter().map(attempt).sum::<f64>(),
-        "iterations_completed": rows.len(),
-        "score": last.get("score").cloned().unwrap_or(Value::Null),
-        "copied_artifacts": facts.copied,
-        "mcp_telemetry": facts.telemetry,
-        "mcp_call_count": facts.telemetry.get("count").cloned().unwrap_or(json!(0)),
-        "mcp_called_tools": facts.telemetry.get("called_tools").cloned().unwrap_or(json!([])),
-        "runner_validation": runner,
-        "harness_validation": harness,
-        "comparison_valid": comparison_reason.is_empty(),
-        "comparison_invalid_reason": comparison_reason,
-        "harnessgym": facts.harnessgym,
-        "iterations": rows,
-    });
+    let comparison_reason = [&runner.reason, &harness.reason]
+        .into_iter()
+        .find(|r| !r.is_empty())
+        .cloned()
+        .unwrap_or_default();
     let post = validity::post(
         facts.post_configured,
         facts.post.as_ref(),
         &comparison_reason,
         &facts.post_score_key,
     );
-    if let (Value::Object(record), Value::Object(post)) = (&mut record, post) {
-        record.extend(post);
+    TrialRecord {
+        group: facts.group.name().to_string(),
+        trial: facts.k,
+        workspace: facts.workspace.display().to_string(),
+        run_id: facts.run_id.clone(),
+        run_dir: facts.run_dir().display().to_string(),
+        result_path: last.map(|r| r.result_path.clone()),
+        status,
+        solved: last.is_some_and(|r| r.solved),
+        error: facts.error.clone(),
+        duration_seconds: facts.duration_seconds,
+        attempt_duration_seconds: last.map_or(0.0, |r| r.attempt_duration_seconds),
+        cumulative_attempt_duration_seconds: rows.iter().map(|r| r.attempt_duration_seconds).sum(),
+        iterations_completed: rows.len(),
+        score: last.and_then(|r| r.score),
+        copied_artifacts: facts.copied.clone(),
+        mcp_call_count: facts.telemetry.count,
+        mcp_called_tools: facts.telemetry.called_tools.clone(),
+        mcp_telemetry: facts.telemetry.clone(),
+        runner_validation: runner,
+        harness_validation: harness,
+        comparison_valid: comparison_reason.is_empty(),
+        comparison_invalid_reason: comparison_reason,
+        post_result: post.result,
+        objective_post_valid: post.objective_valid,
+        post_valid: post.valid,
+        post_invalid_reason: post.invalid_reason,
+        post_score: post.score,
+        post_treated_as_worst: post.treated_as_worst,
+        harnessgym: Some(facts.harnessgym.clone()),
+        iterations: rows,
     }
-    record
 }

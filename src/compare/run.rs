@@ -11,6 +11,7 @@ use super::baselines;
 use super::bundle::Bundle;
 use super::config::{CompareConfig, Group, Settings, trial_root, trial_run_id};
 use super::error::CompareError;
+use super::files::{CompareReport, TrialRecord, to_value};
 use super::schedule;
 use super::summary::{self, ReportHead};
 use super::trial::{Shared, TrialPlan};
@@ -39,11 +40,9 @@ pub struct Finished {
     /// `<output-dir>/compare_report.json`.
     pub path: PathBuf,
     /// Its content.
-    pub report: Value,
+    pub report: CompareReport,
     /// The verdict's numbers.
     pub comparison: GroupComparison,
-    /// The trial records, in report order.
-    pub trials: Vec<Value>,
     /// Run ids whose snapshots are kept in the engine (`--keep-snapshots`).
     pub kept: Vec<String>,
 }
@@ -204,7 +203,7 @@ async fn trials(
     (probe, jobs, quiet): (&RunConfig, usize, bool),
     label: &str,
     token: &CancellationToken,
-) -> Result<Vec<Value>, Vec<RunConfig>> {
+) -> Result<Vec<TrialRecord>, Vec<RunConfig>> {
     let Prepared { shared, plans } = prepared;
     let configs: Vec<RunConfig> = plans.iter().map(|p| p.config.clone()).collect();
     let Some(records) = schedule::run_all(shared.clone(), plans, jobs, quiet, token).await else {
@@ -267,12 +266,10 @@ pub async fn compare(
     } else {
         Vec::new()
     };
-    let trials = report["trials"].as_array().cloned().unwrap_or_default();
     Ok(Outcome::Finished(Box::new(Finished {
         path,
         report,
         comparison,
-        trials,
         kept,
     })))
 }
@@ -309,7 +306,7 @@ pub async fn rerun(
     let run = (&probe, 1, quiet);
     Ok(trials(prepared, run, &baselines, token)
         .await
-        .map(|records| records.into_iter().next().unwrap_or(Value::Null)))
+        .map(|records| records.first().map(to_value).unwrap_or(Value::Null)))
 }
 
 /// The label of a re-run's own baselines.

@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::FutureExt as _;
-use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::files::{HarnessValidation, RunnerValidation, Telemetry, TrialRecord};
 use super::trial::{self, Shared, TrialPlan};
 
 /// `plans` in start order: plain and harnessed interleaved by trial number.
@@ -24,43 +24,79 @@ pub fn interleaved(mut plans: Vec<TrialPlan>) -> Vec<TrialPlan> {
 }
 
 /// The record of a trial whose task panicked (a bug): invalid, with the panic as its error.
-fn panicked(plan: &TrialPlan, message: &str) -> Value {
-    json!({
-        "group": plan.group.name(),
-        "trial": plan.k,
-        "run_id": plan.config.run_id,
-        "workspace": plan.workspace().display().to_string(),
-        "status": "error",
-        "error": format!("the trial panicked: {message}"),
-        "iterations": [],
-        "iterations_completed": 0,
-        "comparison_valid": false,
-        "comparison_invalid_reason": "the trial panicked",
-        "post_valid": false,
-        "post_treated_as_worst": true,
-        "post_invalid_reason": "the trial panicked",
-    })
+fn panicked(plan: &TrialPlan, message: &str) -> TrialRecord {
+    let reason = format!("trial error: the trial panicked: {message}");
+    TrialRecord {
+        group: plan.group.name().to_string(),
+        trial: plan.k,
+        workspace: plan.workspace().display().to_string(),
+        run_id: plan.config.run_id.clone(),
+        run_dir: String::new(),
+        result_path: None,
+        status: "error".to_string(),
+        solved: false,
+        error: format!("the trial panicked: {message}"),
+        duration_seconds: 0.0,
+        attempt_duration_seconds: 0.0,
+        cumulative_attempt_duration_seconds: 0.0,
+        iterations_completed: 0,
+        iterations: Vec::new(),
+        score: None,
+        copied_artifacts: Vec::new(),
+        mcp_telemetry: Telemetry::default(),
+        mcp_call_count: 0,
+        mcp_called_tools: Vec::new(),
+        runner_validation: RunnerValidation {
+            valid: false,
+            reason: reason.clone(),
+            failed_iterations: Vec::new(),
+            failed_attempts: Vec::new(),
+        },
+        harness_validation: HarnessValidation {
+            required: false,
+            valid: true,
+            reason: String::new(),
+            active_harness_required: None,
+            tool_use_required: None,
+            active_tool_count: None,
+            active_mcp_count: None,
+            mcp_call_count: None,
+            mcp_successful_call_count: None,
+            mcp_called_tools: None,
+            mcp_call_status_counts: None,
+        },
+        comparison_valid: false,
+        comparison_invalid_reason: reason.clone(),
+        post_result: None,
+        objective_post_valid: None,
+        post_valid: Some(false),
+        post_invalid_reason: reason,
+        post_score: None,
+        post_treated_as_worst: true,
+        harnessgym: None,
+    }
 }
 
 /// One line about a finished trial.
-fn outcome_line(record: &Value) -> String {
-    let status = record["status"].as_str().unwrap_or("unknown");
-    let post = match (&record["post_result"], record["post_score"].as_f64()) {
-        (Value::Null, _) => String::new(),
-        (result, Some(score)) => format!(
-            ", post {} (score {score})",
-            result["status"].as_str().unwrap_or("?")
-        ),
-        (result, None) => format!(", post {}", result["status"].as_str().unwrap_or("?")),
+fn outcome_line(record: &TrialRecord) -> String {
+    let post_status = record
+        .post_result
+        .as_ref()
+        .and_then(|r| r["status"].as_str())
+        .map(str::to_string);
+    let post = match (post_status, record.post_score) {
+        (None, _) => String::new(),
+        (Some(status), Some(score)) => format!(", post {status} (score {score})"),
+        (Some(status), None) => format!(", post {status}"),
     };
-    let validity = match record["comparison_invalid_reason"].as_str() {
-        Some(reason) if !reason.is_empty() => format!("invalid: {reason}"),
-        _ => match record["post_invalid_reason"].as_str() {
-            Some(reason) if !reason.is_empty() => format!("invalid: {reason}"),
-            _ => "valid".to_string(),
-        },
-    };
-    format!("{status}{post}; {validity}")
+    let validity = [
+        &record.comparison_invalid_reason,
+        &record.post_invalid_reason,
+    ]
+    .into_iter()
+    .find(|r| !r.is_empty())
+    .map_or_else(|| "valid".to_string(), |r| format!("invalid: {r}"));
+    format!("{}{post}; {validity}", record.status)
 }
 
 /// Run every plan, at most `jobs` at once, until all are done or `token` is cancelled
@@ -71,10 +107,10 @@ pub async fn run_all(
     jobs: usize,
     quiet: bool,
     token: &CancellationToken,
-) -> Option<Vec<Value>> {
+) -> Option<Vec<TrialRecord>> {
     let plans = interleaved(plans);
     let slots = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-    let mut set: JoinSet<(usize, Value)> = JoinSet::new();
+    let mut set: JoinSet<(usize, TrialRecord)> = JoinSet::new();
     let drive = async {
         for (index, plan) in plans.iter().cloned().enumerate() {
             let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -110,7 +146,7 @@ pub async fn run_all(
                 (index, record)
             });
         }
-        let mut records: Vec<Option<Value>> = vec![None; plans.len()];
+        let mut records: Vec<Option<TrialRecord>> = vec![None; plans.len()];
         while let Some(joined) = set.join_next().await {
             if let Ok((index, record)) = joined {
                 records[index] = Some(record);

@@ -11,94 +11,100 @@
 //! none ran); `comparison_valid` counts `valid`/`invalid`; `mcp_called_tools` is the union;
 //! `invalid_reasons` counts each trial's `post_invalid_reason`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::config::Group;
+use super::files::{
+    CompareReport, GroupSummary, PostScoreSummary, Summaries, TrialRecord, to_value,
+};
 use crate::report::{
     Better, BootstrapSettings, CompareBlock, GroupComparison, NumberSummary, VERDICT_METRIC,
     compare_groups,
 };
 
-fn numbers(trials: &[&Value], key: &str) -> Vec<f64> {
-    trials.iter().filter_map(|t| t[key].as_f64()).collect()
-}
-
-fn summary(values: &[f64], better: Better) -> Value {
-    serde_json::to_value(NumberSummary::of(values, better)).unwrap_or(Value::Null)
-}
-
-fn counts<'a>(keys: impl Iterator<Item = &'a str>) -> Value {
-    let mut map: BTreeMap<&str, u64> = BTreeMap::new();
+fn counts<'a>(keys: impl Iterator<Item = &'a str>) -> BTreeMap<String, u64> {
+    let mut map = BTreeMap::new();
     for key in keys {
-        *map.entry(key).or_default() += 1;
+        *map.entry(key.to_string()).or_default() += 1;
     }
-    json!(map)
+    map
 }
 
 /// The valid post scores of `trials` (what the verdict is made of).
-pub fn valid_scores(trials: &[&Value]) -> Vec<f64> {
+pub fn valid_scores(trials: &[&TrialRecord]) -> Vec<f64> {
     trials
         .iter()
-        .filter(|t| t["post_valid"] == json!(true))
-        .filter_map(|t| t["post_score"].as_f64())
+        .filter(|t| t.post_valid == Some(true))
+        .filter_map(|t| t.post_score)
         .filter(|s| s.is_finite())
         .collect()
 }
 
 /// The summary of one group's trials.
-pub fn group(trials: &[&Value], higher_is_better: bool) -> Value {
+pub fn group(trials: &[&TrialRecord], higher_is_better: bool) -> GroupSummary {
     let score = Better::from_higher_is_better(higher_is_better);
-    let valid = trials
-        .iter()
-        .filter(|t| t["post_valid"] == json!(true))
-        .count();
-    let not_run = trials.iter().filter(|t| t["post_valid"].is_null()).count();
+    let of = |values: Vec<f64>, better| NumberSummary::of(&values, better);
+    let each = |f: fn(&TrialRecord) -> f64| trials.iter().map(|t| f(t)).collect::<Vec<f64>>();
+    let valid = trials.iter().filter(|t| t.post_valid == Some(true)).count();
+    let not_run = trials.iter().filter(|t| t.post_valid.is_none()).count();
     let invalid = trials.len() - valid - not_run;
-    let mut post = summary(&valid_scores(trials), score);
-    post["valid_count"] = json!(valid);
-    post["invalid_count"] = json!(invalid);
-    post["not_run_count"] = json!(not_run);
-    post["invalid_treated_as_worst"] = json!(invalid > 0);
-    let tools: std::collections::BTreeSet<&str> = trials
-        .iter()
-        .flat_map(|t| t["mcp_called_tools"].as_array().into_iter().flatten())
-        .filter_map(Value::as_str)
-        .collect();
-    json!({
-        "count": trials.len(),
-        "attempt_duration_seconds": summary(&numbers(trials, "attempt_duration_seconds"), Better::Lower),
-        "cumulative_attempt_duration_seconds": summary(&numbers(trials, "cumulative_attempt_duration_seconds"), Better::Lower),
-        "iterations_completed": summary(&numbers(trials, "iterations_completed"), Better::Higher),
-        "score": summary(&numbers(trials, "score"), score),
-        "post_score": post,
-        "post_status": counts(trials.iter().map(|t| {
-            t["post_result"]["status"].as_str().unwrap_or("not_run")
+    let post = of(valid_scores(trials), score);
+    let tools: BTreeSet<&String> = trials.iter().flat_map(|t| &t.mcp_called_tools).collect();
+    GroupSummary {
+        count: trials.len(),
+        attempt_duration_seconds: of(each(|t| t.attempt_duration_seconds), Better::Lower),
+        cumulative_attempt_duration_seconds: of(
+            each(|t| t.cumulative_attempt_duration_seconds),
+            Better::Lower,
+        ),
+        iterations_completed: of(each(|t| t.iterations_completed as f64), Better::Higher),
+        score: of(trials.iter().filter_map(|t| t.score).collect(), score),
+        post_score: PostScoreSummary {
+            count: post.count,
+            min: post.min,
+            median: post.median,
+            max: post.max,
+            best: post.best,
+            valid_count: valid,
+            invalid_count: invalid,
+            not_run_count: not_run,
+            invalid_treated_as_worst: invalid > 0,
+        },
+        post_status: counts(trials.iter().map(|t| {
+            t.post_result
+                .as_ref()
+                .and_then(|r| r["status"].as_str())
+                .unwrap_or("not_run")
         })),
-        "comparison_valid": counts(trials.iter().map(|t| {
-            if t["comparison_valid"] == json!(true) { "valid" } else { "invalid" }
+        comparison_valid: counts(trials.iter().map(|t| {
+            if t.comparison_valid {
+                "valid"
+            } else {
+                "invalid"
+            }
         })),
-        "mcp_call_count": summary(&numbers(trials, "mcp_call_count"), Better::Higher),
-        "mcp_called_tools": tools,
-        "invalid_reasons": counts(trials.iter().filter_map(|t| {
-            t["post_invalid_reason"].as_str().filter(|r| !r.is_empty())
-        })),
-    })
+        mcp_call_count: of(each(|t| t.mcp_call_count as f64), Better::Higher),
+        mcp_called_tools: tools.into_iter().cloned().collect(),
+        invalid_reasons: counts(
+            trials
+                .iter()
+                .map(|t| t.post_invalid_reason.as_str())
+                .filter(|r| !r.is_empty()),
+        ),
+    }
 }
 
 /// The trials of `group`, by trial number.
-fn of_group(trials: &[Value], group: Group) -> Vec<&Value> {
-    let mut of: Vec<&Value> = trials
-        .iter()
-        .filter(|t| t["group"] == group.name())
-        .collect();
-    of.sort_by_key(|t| t["trial"].as_u64());
+fn of_group(trials: &[TrialRecord], group: Group) -> Vec<&TrialRecord> {
+    let mut of: Vec<&TrialRecord> = trials.iter().filter(|t| t.group == group.name()).collect();
+    of.sort_by_key(|t| t.trial);
     of
 }
 
 /// Plain against harnessed on the valid post scores, with the bootstrap seeded by `seed`.
-pub fn comparison(trials: &[Value], higher_is_better: bool, seed: u64) -> GroupComparison {
+pub fn comparison(trials: &[TrialRecord], higher_is_better: bool, seed: u64) -> GroupComparison {
     compare_groups(
         &valid_scores(&of_group(trials, Group::Plain)),
         &valid_scores(&of_group(trials, Group::Harnessed)),
@@ -128,47 +134,52 @@ pub struct ReportHead {
 }
 
 /// The whole report: `trials` in the fixed order, the summaries, the `harnessgym` block.
-pub fn report(head: &ReportHead, trials: Vec<Value>) -> (Value, GroupComparison) {
-    let mut ordered: Vec<Value> = Vec::with_capacity(trials.len());
+pub fn report(head: &ReportHead, trials: Vec<TrialRecord>) -> (CompareReport, GroupComparison) {
+    let mut ordered: Vec<TrialRecord> = Vec::with_capacity(trials.len());
     for group in Group::BOTH {
         ordered.extend(of_group(&trials, group).into_iter().cloned());
     }
     let comparison = comparison(&ordered, head.higher_is_better, head.seed);
-    let mut block =
-        serde_json::to_value(CompareBlock::from_comparison(&comparison, VERDICT_METRIC))
-            .unwrap_or_else(|_| json!({}));
+    let mut block = to_value(&CompareBlock::from_comparison(&comparison, VERDICT_METRIC));
     if let (Value::Object(block), Value::Object(extra)) = (&mut block, &head.extra) {
         block.extend(extra.clone());
     }
-    let summary: serde_json::Map<String, Value> = Group::BOTH
-        .iter()
-        .map(|g| {
-            let of = of_group(&ordered, *g);
-            (g.name().to_string(), group(&of, head.higher_is_better))
-        })
-        .collect();
-    let report = json!({
-        "created_at": head.created_at,
-        "workspace_template": head.workspace_template,
-        "artifact_source": head.artifact_source,
-        "trials": ordered,
-        "summary": summary,
-        "harnessgym": block,
-    });
+    let summary = Summaries {
+        plain: group(&of_group(&ordered, Group::Plain), head.higher_is_better),
+        harnessed: group(&of_group(&ordered, Group::Harnessed), head.higher_is_better),
+    };
+    let report = CompareReport {
+        created_at: head.created_at.clone(),
+        workspace_template: head.workspace_template.clone(),
+        artifact_source: head.artifact_source.clone(),
+        trials: ordered,
+        summary,
+        harnessgym: Some(block),
+    };
     (report, comparison)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    fn trial(group: &str, k: u32, score: Option<f64>, valid: Option<bool>) -> Value {
-        json!({"group": group, "trial": k, "post_valid": valid, "post_score": score,
+    fn trial(group: &str, k: u32, score: Option<f64>, valid: Option<bool>) -> TrialRecord {
+        let record = json!({"group": group, "trial": k, "post_valid": valid, "post_score": score,
                "post_result": if valid.is_some() { json!({"status": "completed"}) } else { Value::Null },
                "post_invalid_reason": if valid == Some(false) { "post command did not pass" } else { "" },
-               "comparison_valid": true, "attempt_duration_seconds": 1.5,
-               "cumulative_attempt_duration_seconds": 3.0, "iterations_completed": 2,
-               "score": null, "mcp_call_count": 0, "mcp_called_tools": []})
+               "comparison_valid": true, "comparison_invalid_reason": "",
+               "attempt_duration_seconds": 1.5, "cumulative_attempt_duration_seconds": 3.0,
+               "iterations_completed": 2, "iterations": [], "score": null, "mcp_call_count": 0,
+               "mcp_called_tools": [], "workspace": "w", "run_id": "r", "run_dir": "d",
+               "result_path": null, "status": "blocked", "solved": false, "error": "",
+               "duration_seconds": 2.0, "copied_artifacts": [],
+               "mcp_telemetry": {"path": "p", "count": 0, "successful_count": 0, "failed_count": 0,
+                                 "status_counts": {}, "called_tools": [], "servers": [], "samples": []},
+               "runner_validation": {"valid": true, "reason": "", "failed_iterations": [], "failed_attempts": []},
+               "harness_validation": {"required": false, "valid": true, "reason": ""},
+               "objective_post_valid": valid, "post_treated_as_worst": valid == Some(false)});
+        serde_json::from_value(record).expect("a trial record")
     }
 
     fn head() -> ReportHead {
@@ -191,6 +202,7 @@ mod tests {
             trial("plain", 1, Some(9.0), Some(true)),
         ];
         let (report, comparison) = report(&head(), trials);
+        let report = to_value(&report);
         let order: Vec<String> = report["trials"]
             .as_array()
             .expect("list")
@@ -224,7 +236,7 @@ mod tests {
             trial("plain", 1, None, None),
             trial("harnessed", 1, None, None),
         ];
-        let (report, _) = report(&head(), trials);
+        let report = to_value(&report(&head(), trials).0);
         let post = &report["summary"]["plain"]["post_score"];
         assert_eq!(post["not_run_count"], 1);
         assert_eq!(post["invalid_count"], 0);
@@ -234,7 +246,7 @@ mod tests {
 
     #[test]
     fn the_same_scores_and_seed_give_the_same_interval() {
-        let trials: Vec<Value> = (1..=3)
+        let trials: Vec<TrialRecord> = (1..=3)
             .flat_map(|k| {
                 [
                     trial("plain", k, Some(10.0 + f64::from(k)), Some(true)),
@@ -242,8 +254,8 @@ mod tests {
                 ]
             })
             .collect();
-        let (a, _) = report(&head(), trials.clone());
-        let (b, _) = report(&head(), trials);
+        let a = to_value(&report(&head(), trials.clone()).0);
+        let b = to_value(&report(&head(), trials).0);
         assert_eq!(a["harnessgym"]["interval"], b["harnessgym"]["interval"]);
         assert_eq!(a["harnessgym"]["verdict"], "harness better");
     }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::baselines::{self, Baselines};
 use super::config::{Group, Settings};
+use super::files::{Telemetry, TrialRecord};
 use super::post;
 use super::record::{self, TrialFacts};
 use super::validity::Requirements;
@@ -137,7 +138,7 @@ async fn clean(shared: &Shared, plan: &TrialPlan, failed: bool) {
 
 /// The trial's `mcp_telemetry`: its iterations' logs, joined in order into the reference's
 /// place (`<workspace>/.harnessgym/mcp_calls.jsonl`), summarized for its run.
-fn telemetry(plan: &TrialPlan) -> Value {
+fn telemetry(plan: &TrialPlan) -> Telemetry {
     let workspace = plan.workspace();
     let run_dir = workspace.join(".harnessgym/runs").join(&plan.config.run_id);
     let mut joined = Vec::new();
@@ -158,7 +159,20 @@ fn telemetry(plan: &TrialPlan) -> Value {
     }
     let summary =
         crate::mcp::telemetry::summarize_contents(&path, &joined, Some(&plan.config.run_id), None);
-    serde_json::to_value(summary).unwrap_or(Value::Null)
+    Telemetry {
+        path: summary.path,
+        count: summary.count as u64,
+        successful_count: summary.successful_count as u64,
+        failed_count: summary.failed_count as u64,
+        status_counts: summary
+            .status_counts
+            .into_iter()
+            .map(|(k, v)| (k, v as u64))
+            .collect(),
+        called_tools: summary.called_tools,
+        servers: summary.servers,
+        samples: summary.samples,
+    }
 }
 
 /// What re-runs the trial exactly.
@@ -192,7 +206,7 @@ fn rerun_block(shared: &Shared, plan: &TrialPlan) -> Value {
 }
 
 /// Run `plan` to its end and write its `trial.json`; returns the record.
-pub async fn run(shared: &Shared, plan: &TrialPlan) -> Value {
+pub async fn run(shared: &Shared, plan: &TrialPlan) -> TrialRecord {
     let started = Instant::now();
     let started_at = crate::harness::time::utc_now();
     let harnessed = plan.group == Group::Harnessed;

@@ -15,8 +15,9 @@
 //!   fields are `null`, and it counts as `not_run` (the fix of the reference's §14.1, where the
 //!   summary crashed).
 
-use serde_json::{Value, json};
-
+use super::files::{
+    FailedAttempt, HarnessValidation, IterationRow, PostFields, RunnerValidation, Telemetry,
+};
 use crate::harness::optimization::PostResult;
 
 /// The reason of a trial whose harness did not activate.
@@ -26,33 +27,22 @@ pub const NOT_ACTIVATED: &str =
 pub const NO_CALLS: &str =
     "harnessed trial invalid: generated MCP tools activated but no MCP tool calls were recorded";
 
-fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
-    value.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
-fn count_of(value: &Value, key: &str) -> u64 {
-    value.get(key).and_then(Value::as_u64).unwrap_or(0)
-}
-
-/// `runner_validation` of a trial that ended with `error` (empty: none) after `iterations`
-/// (§3.7 iteration rows).
-pub fn runner(error: &str, iterations: &[Value]) -> Value {
-    let failed: Vec<&Value> = iterations
+/// `runner_validation` of a trial that ended with `error` (empty: none) after `iterations`.
+pub fn runner(error: &str, iterations: &[IterationRow]) -> RunnerValidation {
+    let failed: Vec<&IterationRow> = iterations
         .iter()
-        .filter(|it| str_of(it, "attempt_status") == "failed" || str_of(it, "status") == "failed")
+        .filter(|it| it.attempt_status == "failed" || it.status == "failed")
         .collect();
-    let failed_iterations: Vec<u64> = failed.iter().map(|it| count_of(it, "iteration")).collect();
-    let failed_attempts: Vec<Value> = failed
+    let failed_iterations: Vec<u32> = failed.iter().map(|it| it.iteration).collect();
+    let failed_attempts = failed
         .iter()
-        .map(|it| {
-            json!({
-                "iteration": it["iteration"],
-                "status": it["attempt_status"],
-                "return_code": it["attempt_return_code"],
-                "timed_out": it["attempt_timed_out"],
-                "message": it["attempt_message"],
-                "transcript_path": it["attempt_transcript_path"],
-            })
+        .map(|it| FailedAttempt {
+            iteration: it.iteration,
+            status: it.attempt_status.clone(),
+            return_code: it.attempt_return_code,
+            timed_out: it.attempt_timed_out,
+            message: it.attempt_message.clone(),
+            transcript_path: it.attempt_transcript_path.clone(),
         })
         .collect();
     let reason = if !error.is_empty() {
@@ -60,17 +50,17 @@ pub fn runner(error: &str, iterations: &[Value]) -> Value {
     } else if iterations.is_empty() {
         "runner completed no iteration".to_string()
     } else if !failed_iterations.is_empty() {
-        let list: Vec<String> = failed_iterations.iter().map(u64::to_string).collect();
+        let list: Vec<String> = failed_iterations.iter().map(u32::to_string).collect();
         format!("runner attempt failed in iteration(s): {}", list.join(", "))
     } else {
         String::new()
     };
-    json!({
-        "valid": reason.is_empty(),
-        "reason": reason,
-        "failed_iterations": failed_iterations,
-        "failed_attempts": failed_attempts,
-    })
+    RunnerValidation {
+        valid: reason.is_empty(),
+        reason,
+        failed_iterations,
+        failed_attempts,
+    }
 }
 
 /// What the harness rules ask for.
@@ -83,48 +73,61 @@ pub struct Requirements {
 }
 
 /// `harness_validation` of a trial: plain trials are always valid; a harnessed one is held to
-/// `required` when artifacts were copied into it. `telemetry` is the trial's `mcp_telemetry`.
+/// `required` when artifacts were copied into it.
 pub fn harness(
     harnessed: bool,
     copied: bool,
     required: Requirements,
-    iterations: &[Value],
-    telemetry: &Value,
-) -> Value {
+    iterations: &[IterationRow],
+    telemetry: &Telemetry,
+) -> HarnessValidation {
     if !harnessed {
-        return json!({"required": false, "valid": true, "reason": ""});
+        return HarnessValidation {
+            required: false,
+            valid: true,
+            reason: String::new(),
+            active_harness_required: None,
+            tool_use_required: None,
+            active_tool_count: None,
+            active_mcp_count: None,
+            mcp_call_count: None,
+            mcp_successful_call_count: None,
+            mcp_called_tools: None,
+            mcp_call_status_counts: None,
+        };
     }
     let active_required = required.active && copied;
     let tool_use_required = required.tool_use && copied;
-    let best = |key| {
-        iterations
-            .iter()
-            .map(|it| count_of(it, key))
-            .max()
-            .unwrap_or(0)
-    };
-    let (tools, servers) = (best("active_tool_count"), best("active_mcp_count"));
-    let calls = count_of(telemetry, "count");
+    let tools = iterations
+        .iter()
+        .map(|it| it.active_tool_count)
+        .max()
+        .unwrap_or(0);
+    let servers = iterations
+        .iter()
+        .map(|it| it.active_mcp_count)
+        .max()
+        .unwrap_or(0);
     let reason = if active_required && tools == 0 {
         NOT_ACTIVATED
-    } else if tool_use_required && calls == 0 {
+    } else if tool_use_required && telemetry.count == 0 {
         NO_CALLS
     } else {
         ""
     };
-    json!({
-        "required": active_required || tool_use_required,
-        "active_harness_required": active_required,
-        "tool_use_required": tool_use_required,
-        "valid": reason.is_empty(),
-        "reason": reason,
-        "active_tool_count": tools,
-        "active_mcp_count": servers,
-        "mcp_call_count": calls,
-        "mcp_successful_call_count": count_of(telemetry, "successful_count"),
-        "mcp_called_tools": telemetry.get("called_tools").cloned().unwrap_or(json!([])),
-        "mcp_call_status_counts": telemetry.get("status_counts").cloned().unwrap_or(json!({})),
-    })
+    HarnessValidation {
+        required: active_required || tool_use_required,
+        valid: reason.is_empty(),
+        reason: reason.to_string(),
+        active_harness_required: Some(active_required),
+        tool_use_required: Some(tool_use_required),
+        active_tool_count: Some(tools),
+        active_mcp_count: Some(servers),
+        mcp_call_count: Some(telemetry.count),
+        mcp_successful_call_count: Some(telemetry.successful_count),
+        mcp_called_tools: Some(telemetry.called_tools.clone()),
+        mcp_call_status_counts: Some(telemetry.status_counts.clone()),
+    }
 }
 
 /// A number as Python prints it in the reference's reasons (`None` when absent).
@@ -132,25 +135,24 @@ fn python_int(value: Option<i64>) -> String {
     value.map_or_else(|| "None".to_string(), |v| v.to_string())
 }
 
-/// The post fields of a trial (§3.7): `post_result`, `objective_post_valid`, `post_valid`,
-/// `post_invalid_reason`, `post_score`, `post_treated_as_worst`. `configured`: whether the
-/// compare has a post command; `comparison_reason`: empty when the comparison is valid.
+/// The post fields of a trial. `configured`: whether the compare has a post command;
+/// `comparison_reason`: empty when the comparison is valid.
 pub fn post(
     configured: bool,
     result: Option<&PostResult>,
     comparison_reason: &str,
     score_key: &str,
-) -> Value {
+) -> PostFields {
     let comparison_valid = comparison_reason.is_empty();
     if !configured {
-        return json!({
-            "post_result": null,
-            "objective_post_valid": null,
-            "post_valid": null,
-            "post_invalid_reason": comparison_reason,
-            "post_score": null,
-            "post_treated_as_worst": false,
-        });
+        return PostFields {
+            result: None,
+            objective_valid: None,
+            valid: None,
+            invalid_reason: comparison_reason.to_string(),
+            score: None,
+            treated_as_worst: false,
+        };
     }
     let score = result.and_then(|r| r.score).filter(|s| s.is_finite());
     let objective = result.is_some_and(PostResult::passed) && score.is_some();
@@ -168,31 +170,45 @@ pub fn post(
         }
         Some(_) => String::new(),
     };
-    json!({
-        "post_result": result.map(PostResult::to_value),
-        "objective_post_valid": result.map(|_| objective),
-        "post_valid": valid,
-        "post_invalid_reason": reason,
-        "post_score": if valid { score } else { None },
-        "post_treated_as_worst": !valid,
-    })
+    PostFields {
+        result: result.map(PostResult::to_value),
+        objective_valid: result.map(|_| objective),
+        valid: Some(valid),
+        invalid_reason: reason,
+        score: if valid { score } else { None },
+        treated_as_worst: !valid,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn iteration(i: u64, attempt: &str, status: &str, tools: u64) -> Value {
-        json!({"iteration": i, "attempt_status": attempt, "status": status,
-               "attempt_return_code": 127, "attempt_timed_out": false, "attempt_message": "",
-               "attempt_transcript_path": "/x/attempt.transcript.txt",
-               "active_tool_count": tools, "active_mcp_count": u64::from(tools > 0)})
+    fn iteration(i: u32, attempt: &str, status: &str, tools: u64) -> IterationRow {
+        IterationRow {
+            iteration: i,
+            status: status.into(),
+            solved: false,
+            result_path: String::new(),
+            attempt_status: attempt.into(),
+            attempt_return_code: Some(127),
+            attempt_timed_out: false,
+            attempt_duration_seconds: 0.0,
+            attempt_message: String::new(),
+            attempt_transcript_path: Some("/x/attempt.transcript.txt".into()),
+            score: None,
+            active_mcp_count: u64::from(tools > 0),
+            active_tool_count: tools,
+            used_active_tools: Vec::new(),
+            mcp_call_count: 0,
+            mcp_called_tools: Vec::new(),
+        }
     }
 
     #[test]
     fn a_failed_attempt_or_an_error_makes_the_runner_invalid() {
         let ok = runner("", &[iteration(1, "completed", "blocked", 0)]);
-        assert_eq!(ok["valid"], true);
+        assert!(ok.valid);
         let failed = runner(
             "",
             &[
@@ -200,16 +216,13 @@ mod tests {
                 iteration(2, "completed", "failed", 0),
             ],
         );
-        assert_eq!(failed["valid"], false);
+        assert!(!failed.valid);
+        assert_eq!(failed.reason, "runner attempt failed in iteration(s): 1, 2");
+        assert_eq!(failed.failed_iterations, [1, 2]);
+        assert_eq!(failed.failed_attempts[0].return_code, Some(127));
+        assert!(!runner("", &[]).valid);
         assert_eq!(
-            failed["reason"],
-            "runner attempt failed in iteration(s): 1, 2"
-        );
-        assert_eq!(failed["failed_iterations"], json!([1, 2]));
-        assert_eq!(failed["failed_attempts"][0]["return_code"], 127);
-        assert_eq!(runner("", &[])["valid"], false);
-        assert_eq!(
-            runner("container gone", &[])["reason"],
+            runner("container gone", &[]).reason,
             "trial error: container gone"
         );
     }
@@ -220,7 +233,7 @@ mod tests {
             active: true,
             tool_use: true,
         };
-        let none = json!({"count": 0});
+        let none = Telemetry::default();
         let inactive = harness(
             true,
             true,
@@ -228,7 +241,7 @@ mod tests {
             &[iteration(1, "completed", "blocked", 0)],
             &none,
         );
-        assert_eq!(inactive["reason"], NOT_ACTIVATED);
+        assert_eq!(inactive.reason, NOT_ACTIVATED);
         let uncalled = harness(
             true,
             true,
@@ -236,9 +249,14 @@ mod tests {
             &[iteration(1, "completed", "blocked", 1)],
             &none,
         );
-        assert_eq!(uncalled["reason"], NO_CALLS);
-        assert_eq!(uncalled["active_tool_count"], 1);
-        let called = json!({"count": 2, "successful_count": 1, "called_tools": ["t"]});
+        assert_eq!(uncalled.reason, NO_CALLS);
+        assert_eq!(uncalled.active_tool_count, Some(1));
+        let called = Telemetry {
+            count: 2,
+            successful_count: 1,
+            called_tools: vec!["t".into()],
+            ..Telemetry::default()
+        };
         let used = harness(
             true,
             true,
@@ -246,13 +264,14 @@ mod tests {
             &[iteration(1, "completed", "blocked", 1)],
             &called,
         );
-        assert_eq!(used["valid"], true);
+        assert!(used.valid);
         let nothing_copied = harness(true, false, need, &[], &none);
-        assert_eq!(nothing_copied["valid"], true);
-        assert_eq!(nothing_copied["required"], false);
+        assert!(nothing_copied.valid);
+        assert!(!nothing_copied.required);
+        let plain = super::super::files::to_value(&harness(false, true, need, &[], &none));
         assert_eq!(
-            harness(false, true, need, &[], &none),
-            json!({"required": false, "valid": true, "reason": ""})
+            plain,
+            serde_json::json!({"required": false, "valid": true, "reason": ""})
         );
     }
 
@@ -270,11 +289,11 @@ mod tests {
     #[test]
     fn a_failing_post_command_is_the_worst_case_and_no_command_is_not_run() {
         let failed = post(true, Some(&post_result(1, "")), "", "score");
-        assert_eq!(failed["post_valid"], false);
-        assert_eq!(failed["post_treated_as_worst"], true);
-        assert_eq!(failed["post_score"], Value::Null);
+        assert_eq!(failed.valid, Some(false));
+        assert!(failed.treated_as_worst);
+        assert_eq!(failed.score, None);
         assert_eq!(
-            failed["post_invalid_reason"],
+            failed.invalid_reason,
             "post command did not pass: status=failed return_code=1"
         );
         let no_score = post(
@@ -284,23 +303,23 @@ mod tests {
             "k",
         );
         assert_eq!(
-            no_score["post_invalid_reason"],
+            no_score.invalid_reason,
             "post command did not emit numeric score for key k"
         );
         let good = post(true, Some(&post_result(0, "{\"score\": 7}")), "", "score");
-        assert_eq!(good["post_valid"], true);
-        assert_eq!(good["post_score"], 7.0);
+        assert_eq!(good.valid, Some(true));
+        assert_eq!(good.score, Some(7.0));
         let invalid = post(
             true,
             Some(&post_result(0, "{\"score\": 7}")),
             "why",
             "score",
         );
-        assert_eq!(invalid["post_valid"], false);
-        assert_eq!(invalid["objective_post_valid"], true);
-        assert_eq!(invalid["post_invalid_reason"], "why");
+        assert_eq!(invalid.valid, Some(false));
+        assert_eq!(invalid.objective_valid, Some(true));
+        assert_eq!(invalid.invalid_reason, "why");
         let none = post(false, None, "", "score");
-        assert_eq!(none["post_valid"], Value::Null);
-        assert_eq!(none["post_treated_as_worst"], false);
+        assert_eq!(none.valid, None);
+        assert!(!none.treated_as_worst);
     }
 }
