@@ -167,10 +167,28 @@ fn resolve_task(given: &Path, cwd: &Path, template: &Path) -> (PathBuf, Option<P
     (real, inside)
 }
 
+/// The run flags compare owns, with its defaults, as `--flag=value` (a value that starts with
+/// `-` stays a value), then `--no-qualify-artifacts`.
+fn owned_run_args(own: &crate::cli::CompareOwn) -> Vec<String> {
+    let state = match own.task_state {
+        TaskStateChoice::Continue => "continue",
+        TaskStateChoice::Reset => "reset",
+    };
+    vec![
+        format!("--iterations={}", own.iterations),
+        format!("--attempt-timeout={}", seconds(own.attempt_timeout)),
+        format!("--build-timeout={}", seconds(own.build_timeout)),
+        format!("--reflection-timeout={}", seconds(own.reflection_timeout)),
+        format!("--task-state={state}"),
+        "--no-qualify-artifacts".into(),
+    ]
+}
+
 impl CompareConfig {
     /// Validate `args` (not `--rerun`); relative paths are resolved against `cwd`.
     pub fn from_args(args: CompareArgs, cwd: &Path) -> Result<Self, CompareError> {
         let own = args.own;
+        let owned = owned_run_args(&own);
         let given_template = own.workspace_template.unwrap_or_default();
         let template = cwd
             .join(&given_template)
@@ -205,23 +223,12 @@ impl CompareConfig {
             }
             (None, text) => (Some(text.unwrap_or_default()), None, None),
         };
-        // `--flag=value`: a value that starts with `-` stays a value.
-        let mut run_args = match (&task_file, &task_text) {
-            (Some(file), _) => vec![format!("--task={}", file.display())],
-            (None, text) => vec![format!("--task-text={}", text.clone().unwrap_or_default())],
+        let task = match &task_file {
+            Some(file) => format!("--task={}", file.display()),
+            None => format!("--task-text={}", task_text.clone().unwrap_or_default()),
         };
-        let state = match own.task_state {
-            TaskStateChoice::Continue => "continue",
-            TaskStateChoice::Reset => "reset",
-        };
-        run_args.extend([
-            format!("--iterations={}", own.iterations),
-            format!("--attempt-timeout={}", seconds(own.attempt_timeout)),
-            format!("--build-timeout={}", seconds(own.build_timeout)),
-            format!("--reflection-timeout={}", seconds(own.reflection_timeout)),
-            format!("--task-state={state}"),
-            "--no-qualify-artifacts".into(),
-        ]);
+        let mut run_args = vec![task];
+        run_args.extend(owned);
         run_args.extend(args.passed);
         let post = own
             .post_command
