@@ -17,7 +17,7 @@ use super::record::{self, TrialFacts};
 use super::validity::Requirements;
 use crate::harness::json::write_json_atomic;
 use crate::harness::optimization::PostResult;
-use crate::orchestrator::{self, Driving, GivenBaseline, RunConfig, RunOutcome};
+use crate::orchestrator::{self, Driving, GivenBaseline, RunConfig, RunError, RunOutcome};
 use crate::sandbox::{DiskLimit, Enforcement, Engine, EngineInfo, Selector};
 use crate::snapshot::{SnapshotStore, Strategy};
 
@@ -119,20 +119,25 @@ async fn score(
     }
 }
 
-/// Remove the trial's images (and any container left by an error), unless snapshots are kept.
-async fn clean(shared: &Shared, plan: &TrialPlan, failed: bool) {
-    if plan.config.keep_snapshots && !failed {
-        return;
-    }
-    let report = shared
-        .engine
-        .reap(
-            &Selector::Run(plan.config.run_id.clone()),
-            !plan.config.keep_snapshots,
-        )
-        .await;
-    for err in report.errors {
-        tracing::warn!("{}: cleanup: {err}", plan.label());
+/// Remove the trial's images, unless snapshots are kept: a finished run keeps only its final
+/// snapshot, removed by its tag (an attempt that changed nothing has the baseline's image under
+/// a new tag: only that tag goes); after an error, every container and image of its run label.
+async fn clean(shared: &Shared, plan: &TrialPlan, outcome: &Result<RunOutcome, RunError>) {
+    let keep = plan.config.keep_snapshots;
+    match (outcome, keep) {
+        (Ok(outcome), false) => {
+            if let Err(err) = shared.engine.remove_image(outcome.last.reference()).await {
+                tracing::warn!("{}: cleanup: {err}", plan.label());
+            }
+        }
+        (Ok(_), true) => {}
+        (Err(_), _) => {
+            let selector = Selector::Run(plan.config.run_id.clone());
+            let report = shared.engine.reap(&selector, !keep).await;
+            for err in report.errors {
+                tracing::warn!("{}: cleanup: {err}", plan.label());
+            }
+        }
     }
 }
 
@@ -226,7 +231,7 @@ pub async fn run(shared: &Shared, plan: &TrialPlan) -> TrialRecord {
         }
         Err(err) => (None, chain(err), Vec::new()),
     };
-    clean(shared, plan, outcome.is_err()).await;
+    clean(shared, plan, &outcome).await;
     let copied = match (&shared.bundle, harnessed) {
         (Some((files, _)), true) => files.clone(),
         _ => Vec::new(),
