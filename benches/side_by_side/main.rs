@@ -8,13 +8,15 @@
 //! 3. the baseline of the 340 MB workspace by load and by upload + commit, and a second baseline
 //!    of the unchanged workspace;
 //! 4. the 340 MB workspace through 5 iterations of reset + optimization mode: wall time and extra
-//!    disk, ours (a first and a second run) vs the reference.
+//!    disk, ours (a first and a second run) vs the reference;
+//! 5. `harnessgym compare`, 4 trials of a 2 s fake attempt: `--jobs 4` vs `--jobs 1`, and one
+//!    trial's time over a bare `docker run` of the same attempt.
 //!
 //! Everything it creates in the engine carries the run label `bench-<pid>` and is removed at the
 //! end, also on failure or Ctrl-C; workspaces live under `target/bench-<pid>` and are removed.
 //!
 //! Environment: `HARNESSGYM_BENCH_REPS` (default 5), `HARNESSGYM_BENCH_SCALE` (default 1: the
-//! issue's sizes), `HARNESSGYM_BENCH_ROWS` (a comma list of `demo,snapshot,baseline,loop`).
+//! issue's sizes), `HARNESSGYM_BENCH_ROWS` (a comma list of `demo,snapshot,baseline,loop,compare`).
 //! BENCHMARKS.md is written only by a full run (every row, the sizes, ≥ 5 repetitions);
 //! other runs write `target/BENCHMARKS.partial.md`.
 
@@ -22,6 +24,7 @@
 #![allow(clippy::disallowed_macros)]
 
 mod cli;
+mod compare;
 mod docker;
 mod fsutil;
 mod machine;
@@ -47,7 +50,7 @@ use crate::util::{BenchResult, Ctx};
 
 const BIN: &str = env!("CARGO_BIN_EXE_harnessgym");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const ALL_ROWS: [&str; 4] = ["demo", "snapshot", "baseline", "loop"];
+const ALL_ROWS: [&str; 5] = ["demo", "snapshot", "baseline", "loop", "compare"];
 
 /// Counts the library's "workspace layer reused" events (a baseline that sent only a config).
 struct ReuseCounter(Arc<AtomicUsize>);
@@ -156,7 +159,9 @@ fn main() -> ExitCode {
 /// objects of their `bench-<pid>` runs (never those of a bench still running).
 async fn remove_stale(engine: &Engine, target: &Path) {
     let dead = |run: &str| {
+        // `bench-<pid>`, or a compare of it (`bench-<pid>-c0j4…`).
         run.strip_prefix("bench-")
+            .and_then(|p| p.split('-').next())
             .and_then(|p| p.parse::<u32>().ok())
             .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
     };
@@ -199,7 +204,9 @@ async fn bench(counter: Arc<AtomicUsize>) -> BenchResult<()> {
     let settings = Settings::from_env()?;
     let root = PathBuf::from(ROOT);
     let reference = root.join("target/reference-venv/bin/harnessgym");
-    if !reference.is_file() {
+    // Rows 1 and 4 run the reference; the others do not need it installed.
+    let needs_reference = settings.wants("demo") || settings.wants("loop");
+    if needs_reference && !reference.is_file() {
         return Err(format!(
             "the reference is not installed at {} (`make bench` installs it: pip install harnessgym==0.1.1 into target/reference-venv)",
             reference.display()
@@ -323,6 +330,9 @@ async fn measure(b: &mut Bench, settings: &Settings) -> BenchResult<Results> {
     rows::warm_up(b).await?;
     if settings.wants("demo") {
         results.demo = Some(rows::demo(b).await?);
+    }
+    if settings.wants("compare") {
+        results.compare = Some(compare::compare(b).await?);
     }
     let large_shape = b.large_shape();
     let needs_large =

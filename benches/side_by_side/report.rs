@@ -5,6 +5,7 @@ use std::path::Path;
 
 use harnessgym::snapshot::Strategy;
 
+use crate::compare::CompareRow;
 use crate::docker::Census;
 use crate::machine::{Busy, Machine};
 use crate::rows::{Baselines, CHANGES, Demo, Loop, Snapshots, Steps};
@@ -27,6 +28,8 @@ const FIRST_RUN_TARGET: f64 = 1.0;
 const SECOND_RUN_TARGET: f64 = 0.5;
 /// Its extra disk against the reference's.
 const DISK_TARGET: f64 = 0.2;
+/// `compare --jobs 4` against `--jobs 1` (4 trials of a 2 s attempt, 2 CPUs).
+const JOBS_TARGET: f64 = 0.45;
 
 /// Everything measured.
 #[derive(Debug, Default)]
@@ -43,6 +46,8 @@ pub struct Results {
     pub baselines: Option<Baselines>,
     /// Row 4.
     pub optimization: Option<Loop>,
+    /// Row 5.
+    pub compare: Option<CompareRow>,
 }
 
 struct Verdict {
@@ -94,6 +99,9 @@ pub fn render(results: &Results, machine: &Machine, busy: &Busy, cpus: usize) ->
     }
     if let Some(opt) = &results.optimization {
         loop_rows(&mut md, opt, &mut verdicts);
+    }
+    if let Some(row) = &results.compare {
+        compare_rows(&mut md, row, &mut verdicts);
     }
     let _ = writeln!(md, "\n### Targets\n");
     for v in &verdicts {
@@ -184,6 +192,34 @@ fn demo_rows(md: &mut String, demo: &Demo, verdicts: &mut Vec<Verdict>) {
                 secs(reference)
             )
         },
+    });
+}
+
+fn compare_rows(md: &mut String, row: &CompareRow, verdicts: &mut Vec<Verdict>) {
+    let (wide, narrow) = (row.jobs4.median(), row.jobs1.median());
+    let r = wide / narrow;
+    let ok = r <= JOBS_TARGET;
+    let _ = writeln!(
+        md,
+        "| 5 | `compare`, 4 trials of a 2 s fake attempt (+ post command), wall: `--jobs 4` | {} | `--jobs 1` {} | {} | ≤ {JOBS_TARGET}× | {} |",
+        secs_range(&row.jobs4),
+        secs_range(&row.jobs1),
+        ratio(r),
+        met(ok)
+    );
+    let (trial, bare) = (row.trial.median(), row.bare.median());
+    let _ = writeln!(
+        md,
+        "| 5 | … one trial (`--jobs 1`: session, activation, attempt, snapshot, post command, cleanup) over a bare `docker run` of the attempt | {} (+{}) | `docker run --rm` {} | {} | – | |",
+        secs_range(&row.trial),
+        secs(trial - bare),
+        secs_range(&row.bare),
+        ratio(trial / bare)
+    );
+    verdicts.push(Verdict {
+        what: format!("`compare --jobs 4` ≤ {JOBS_TARGET}× `--jobs 1` (4 trials of 2 s)"),
+        met: ok,
+        detail: format!("{} vs {} ({})", secs(wide), secs(narrow), ratio(r)),
     });
 }
 
