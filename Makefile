@@ -7,9 +7,10 @@ HARNESSGYM_FLAGS ?=
 HARNESSGYM := $(CARGO) run --quiet -- $(HARNESSGYM_FLAGS)
 DEMO_DIR ?= target/demo
 DEMO_OPT_DIR ?= target/demo-optimize
+DEMO_CMP_DIR ?= target/demo-compare
 
 .DEFAULT_GOAL := build
-.PHONY: build install image base-image test lint demo demo-optimize bench
+.PHONY: build install image base-image test lint demo demo-optimize demo-compare bench
 
 # The host's target triple: `make build` names it so that only the harnessgym binary (not the
 # build scripts and proc macros, which cannot be static) is linked statically.
@@ -70,6 +71,18 @@ demo-optimize: image
 		--attempt-timeout 1m --build-timeout 1m --runner fake --optimization-mode \
 		--post-attempt-command "python3 benchmark.py --json --mode final" --score-key best_cycles
 	cat $(DEMO_OPT_DIR)/.harnessgym/runs/*/checkpoints/best_manifest.json
+
+## demo-compare: a compare offline (examples/compare_walkthrough): 3 plain and 3 harnessed trials of
+## examples/c_kernel_optimization_task with the fake runner, the verdict, and its HTML report
+demo-compare: image
+	rm -rf $(DEMO_CMP_DIR) && mkdir -p $(DEMO_CMP_DIR) && cp -r examples/c_kernel_optimization_task $(DEMO_CMP_DIR)/task
+	rm $(DEMO_CMP_DIR)/task/.fake_runner/attempt_*.sh
+	cp examples/compare_walkthrough/attempt.sh $(DEMO_CMP_DIR)/task/.fake_runner/attempt.sh
+	$(HARNESSGYM) compare --task task.md --workspace-template $(DEMO_CMP_DIR)/task \
+		--artifact-source examples/compare_walkthrough/bundle --output-dir $(DEMO_CMP_DIR)/out \
+		--runner fake --trials 3 --post-command "python3 benchmark.py --json --mode final" \
+		--post-score-key best_cycles --no-require-active-harness
+	$(HARNESSGYM) report $(DEMO_CMP_DIR)/out -o $(DEMO_CMP_DIR)/report.html
 
 ## bench: harnessgym beside the reference HarnessGym 0.1.1, side by side in one run (release build;
 ## not part of `make test`): prints the table and writes it into BENCHMARKS.md. Takes ~20 minutes.
