@@ -344,11 +344,21 @@ async fn a_harness_that_does_not_activate_is_invalid_by_default() {
 }
 
 #[tokio::test]
-async fn an_active_mcp_without_calls_fails_the_tool_use_requirement() {
-    let c = Compare::new("tooluse", 1).await;
+async fn an_active_mcp_without_calls_fails_the_tool_use_requirement_and_a_call_meets_it() {
+    let c = Compare::new("tooluse", 2).await;
+    // Trial 2's agent calls one tool of the bundle's server, through the in-container helper;
+    // trial 1's calls nothing.
+    let call = format!(
+        "if [ \"${{HARNESSGYM_RUN_ID##*-}}\" = 2 ] && [ -d .harnessgym/mcp/kernel-probe ]; then\n  \
+         /opt/harnessgym/bin/harnessgym mcp-call --workspace /workspace --server kernel-probe \
+         --tool norm --arguments '{{\"values\": [3, 4]}}'\nfi\n{ATTEMPT}"
+    );
+    write(&c.template(), ".fake_runner/attempt.sh", &call);
     let source = mcp_bundle();
     let source = source.to_str().expect("utf-8");
     c.run(&[
+        "--trials",
+        "2",
         "--artifact-source",
         source,
         "--require-harness-tool-use",
@@ -356,8 +366,8 @@ async fn an_active_mcp_without_calls_fails_the_tool_use_requirement() {
         SEVEN,
     ])
     .await;
-    let harnessed = c.trial("harnessed", 1);
-    let validation = &harnessed["harness_validation"];
+    let silent = c.trial("harnessed", 1);
+    let validation = &silent["harness_validation"];
     assert!(
         validation["active_tool_count"].as_u64().unwrap_or(0) >= 1,
         "{validation}"
@@ -369,10 +379,24 @@ async fn an_active_mcp_without_calls_fails_the_tool_use_requirement() {
             .is_some_and(|r| r.contains("no MCP tool calls")),
         "{validation}"
     );
+    assert_eq!(silent["post_treated_as_worst"], true);
+    let calling = c.trial("harnessed", 2);
+    assert_eq!(calling["harness_validation"]["valid"], true, "{calling}");
+    assert_eq!(calling["mcp_call_count"], 1);
+    assert_eq!(calling["mcp_called_tools"], serde_json::json!(["norm"]));
     assert_eq!(
-        c.report()["summary"]["harnessed"]["mcp_call_count"]["best"],
-        0.0
+        calling["mcp_telemetry"]["servers"],
+        serde_json::json!(["kernel-probe"])
     );
+    assert!(
+        Path::new(calling["mcp_telemetry"]["path"].as_str().expect("path")).is_file(),
+        "the trial's calls are joined into its workspace's log"
+    );
+    assert_eq!(calling["post_valid"], true);
+    let summary = &c.report()["summary"]["harnessed"];
+    assert_eq!(summary["mcp_call_count"]["min"], 0.0);
+    assert_eq!(summary["mcp_call_count"]["best"], 1.0);
+    assert_eq!(summary["comparison_valid"]["invalid"], 1);
     assert_eq!(c.trial("plain", 1)["comparison_valid"], true);
     c.cleanup().await;
 }
