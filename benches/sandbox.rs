@@ -13,10 +13,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use harnessgym::image::BASE_IMAGE;
+use harnessgym::layer::pack::PackFilter;
 use harnessgym::sandbox::{
     BuildRequest, ContainerSpec, Engine, ExecSpec, Role, Selector, resolve_host,
 };
-use harnessgym::layer::pack::PackFilter;
 use harnessgym::snapshot::{SnapshotStore, WriteBack};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;

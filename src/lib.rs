@@ -16,6 +16,7 @@ pub mod harness;
 pub mod image;
 pub mod layer;
 pub mod mcp;
+pub mod model_server;
 pub mod orchestrator;
 pub mod progress;
 pub mod runner;

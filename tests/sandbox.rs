@@ -7,9 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use common::{TestRun, count_labelled, write};
+use harnessgym::layer::pack::PackFilter;
 use harnessgym::sandbox::extract::ExtractOptions;
 use harnessgym::sandbox::{ExecSpec, OutputSink, Owner, Role, Selector, WORKSPACE, labels};
-use harnessgym::layer::pack::PackFilter;
 
 #[tokio::test]
 async fn exec_reports_exit_code_output_and_runs_hardened() {

@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{TestRun, write};
-use harnessgym::sandbox::{ExecSpec, Role};
 use harnessgym::layer::pack::PackFilter;
+use harnessgym::sandbox::{ExecSpec, Role};
 use harnessgym::snapshot::{SnapshotStore, WriteBack};
 
 /// Everything but harnessgym's own state and version control goes back to the host.

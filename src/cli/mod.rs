@@ -145,4 +145,7 @@ pub enum SnapshotCommand {
 pub enum InternalCommand {
     /// Activate the workspace's bundle and print the report (refuses outside a container).
     Activate(crate::activation::ActivateArgs),
+    /// Answer the Anthropic Messages and OpenAI Responses APIs from a script, on loopback (a
+    /// test instrument for the real agent CLIs).
+    ModelServer(crate::model_server::ModelServerArgs),
 }

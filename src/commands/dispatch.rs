@@ -44,6 +44,11 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Internal(InternalCommand::Activate(args)) => crate::activation::run_internal(args)
             .await
             .map_err(Into::into),
+        Command::Internal(InternalCommand::ModelServer(args)) => {
+            crate::model_server::run(args, ctx.token.clone())
+                .await
+                .map_err(Into::into)
+        }
         Command::Run(args) => run::run(&ctx, *args).await,
     };
     match result {

@@ -7,16 +7,16 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::session::{Session, SessionError};
 use crate::harness::json::to_pretty_json;
 use crate::harness::registry::{
     self, ArtifactKind, HARNESS_DIR, Registry, add_or_update_artifact, parse_registry_text,
     sync_registry_from_files,
 };
+use crate::layer::pack::PackFilter;
 use crate::sandbox::Container;
 use crate::sandbox::WORKSPACE;
 use crate::sandbox::extract::ExtractOptions;
-use crate::layer::pack::PackFilter;
+use crate::session::{Session, SessionError};
 
 /// Host-owned files and run state that never come back from a container.
 const HOST_OWNED: &[&str] = &[

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{DepthChoice, RunArgs, RunnerChoice, TaskStateChoice};
-use crate::harness::prompts::HarnessDepth;
-use crate::runner::RunnerKind;
 use crate::diagnostics::Diagnose;
 use crate::exit;
+use crate::harness::prompts::HarnessDepth;
 use crate::image::BASE_IMAGE;
+use crate::runner::RunnerKind;
 use crate::sandbox::Limits;
 
 /// Why the flags do not describe a run that can start.

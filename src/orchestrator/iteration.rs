@@ -5,14 +5,13 @@
 use serde_json::{Value, json};
 
 use super::Loop;
+use super::TaskState;
 use super::activation::{self, ActivationTarget};
 use super::bundle;
 use super::error::RunError;
 use super::phases::{self, PhaseKind};
 use super::prompts;
 use super::results::ResultFile;
-use crate::session::{PhaseContext, Session};
-use super::TaskState;
 use crate::harness::registry::{self, Registry};
 use crate::harness::result::{
     create_initial_result, extract_score, is_solved_and_verified, reached_stop_score,
@@ -20,6 +19,7 @@ use crate::harness::result::{
 };
 use crate::runner::RunnerResult;
 use crate::sandbox::Role;
+use crate::session::{PhaseContext, Session};
 use crate::snapshot::Snapshot;
 
 /// What an iteration ended with.

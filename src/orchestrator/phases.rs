@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use super::display::Display;
 use super::error::RunError;
 use super::results::ResultFile;
-use crate::session::{PhaseContext, Session};
 use crate::harness::result::apply_attempt_fallback;
 use crate::runner::RunnerResult;
+use crate::session::{PhaseContext, Session};
 
 /// Which runner call a phase makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

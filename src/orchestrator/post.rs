@@ -10,12 +10,12 @@ use serde_json::json;
 use super::Loop;
 use super::error::RunError;
 use super::results::ResultFile;
-use crate::session::Session;
 use crate::duration::format_duration;
 use crate::harness::optimization::PostResult;
 use crate::harness::optimization::{Standing, post_attempt_update};
 use crate::harness::result::{extract_score, is_better_score, is_checkpointable};
 use crate::sandbox::{ContainerSpec, ExecSpec, OutputSink, Role, WORKSPACE};
+use crate::session::Session;
 use crate::snapshot::Snapshot;
 
 /// Output kept per stream.

@@ -15,12 +15,12 @@ use super::bundle;
 use super::error::RunError;
 use super::phases::{self, PhaseKind};
 use super::results::ResultFile;
-use crate::session::Session;
 use crate::harness::json::write_json_atomic;
 use crate::harness::registry::{self, Registry};
 use crate::harness::time::utc_now;
 use crate::runner::RunnerResult;
 use crate::sandbox::{ContainerSpec, Role, short_id};
+use crate::session::Session;
 
 /// One qualification attempt's verdict.
 struct Verdict {

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::session::{Session, SessionError};
 use crate::harness::json::{parse_json_tolerant, to_pretty_json, type_name};
 use crate::harness::result::{ResultError, ResultMap, apply_update, write_result};
+use crate::session::{Session, SessionError};
 
 /// One iteration's result.json.
 #[derive(Debug)]

@@ -14,9 +14,9 @@ use super::summary;
 use crate::harness::json::write_json_atomic;
 use crate::harness::optimization::PostResult;
 use crate::harness::registry;
+use crate::layer::pack::PackFilter;
 use crate::runner::Runner;
 use crate::sandbox::Engine;
-use crate::layer::pack::PackFilter;
 use crate::snapshot::{Snapshot, SnapshotStore, WriteBack};
 
 /// The loop's state across iterations.

@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 use super::Loop;
 use super::error::RunError;
 use super::results::ResultFile;
-use crate::session::Session;
 use crate::harness::registry;
 use crate::harness::usage::{UsageInputs, harness_usage};
 use crate::mcp::telemetry::summarize_contents;
+use crate::session::Session;
 
 impl Loop<'_> {
     /// Compute `harness_usage` for iteration `i` against the activation the session started

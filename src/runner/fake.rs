@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::{RunnerResult, scripted};
-use crate::session::PhaseFiles;
 use crate::harness::json::{parse_json_tolerant, to_pretty_json};
 use crate::harness::registry::{Artifact, Registry, add_or_update_artifact, parse_registry_text};
 use crate::harness::result::deep_merge;
 use crate::harness::time::utc_now;
-use crate::session::{PhaseContext, SessionError, write_host_file};
 use crate::sandbox::ExecSpec;
+use crate::session::PhaseFiles;
+use crate::session::{PhaseContext, SessionError, write_host_file};
 
 /// The buggy line the fake attempt fixes, and its fix.
 pub const BUGGY_NORM: &str =

@@ -8,8 +8,8 @@
 //! it to play agents that time out, write malformed results, or optimise a kernel.
 
 use crate::mcp::workspace::{ENV_ITERATION, ENV_RUN_ID};
-use crate::session::{PhaseContext, SessionError, workspace_path};
 use crate::sandbox::{ExecSpec, OutputSink};
+use crate::session::{PhaseContext, SessionError, workspace_path};
 
 /// Directory of phase scripts, relative to the workspace.
 pub const SCRIPT_DIR: &str = ".fake_runner";
