@@ -28,4 +28,4 @@ pub use images::{BuildRequest, ImageSummary};
 pub use labels::{Owner, Role};
 pub use output::{Captured, OutputSink};
 pub use reaper::{ReapReport, Selector};
-pub use spec::{AGENT_USER, ContainerSpec, Limits, WORKSPACE};
+pub use spec::{AGENT_USER, Bind, ContainerSpec, Limits, WORKSPACE};
