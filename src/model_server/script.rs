@@ -90,13 +90,17 @@ pub enum Turn {
     Say(String),
     /// Hold the request this many seconds before answering.
     Stall(f64),
-    /// Answer with an API error of this HTTP status.
+    /// Answer with an API error of this HTTP status (`times` requests in a row, default 1: a
+    /// CLI may retry a failed request).
     Error {
         /// HTTP status.
         status: u16,
         /// Error message.
         #[serde(default)]
         message: Option<String>,
+        /// How many requests in a row get it.
+        #[serde(default)]
+        times: Option<u32>,
     },
 }
 
@@ -181,12 +185,22 @@ fn turn_steps(turn: &Turn, api: Api, cwd: &Path) -> Vec<Step> {
         (Turn::Stall(seconds), _) => {
             vec![Step::Stall(Duration::from_secs_f64(seconds.max(0.0)))]
         }
-        (Turn::Error { status, message }, _) => vec![Step::Error {
-            status: *status,
-            message: message
-                .clone()
-                .unwrap_or_else(|| format!("scripted API error {status}")),
-        }],
+        (
+            Turn::Error {
+                status,
+                message,
+                times,
+            },
+            _,
+        ) => {
+            let step = Step::Error {
+                status: *status,
+                message: message
+                    .clone()
+                    .unwrap_or_else(|| format!("scripted API error {status}")),
+            };
+            vec![step; times.unwrap_or(1).max(1) as usize]
+        }
         (
             Turn::Mcp {
                 server,
@@ -303,6 +317,14 @@ mod tests {
         );
         assert_eq!(script.turns.len(), 7);
         assert_eq!(script.turns[5], Turn::Stall(1.5));
+    }
+
+    #[test]
+    fn an_error_can_repeat_for_retries() {
+        let script = parse(r#"{"turns": [{"error": {"status": 400, "times": 3}}, {"say": "x"}]}"#);
+        let steps = script.steps(Api::Anthropic, Path::new("/"));
+        assert_eq!(steps.len(), 4);
+        assert!(matches!(&steps[2], Step::Error { status: 400, .. }));
     }
 
     #[test]

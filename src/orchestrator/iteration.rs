@@ -195,6 +195,7 @@ impl Loop<'_> {
         spec.limits = self.config.limits;
         spec.network = self.config.network.clone();
         spec.env = self.container_env(i);
+        spec.binds = self.config.credentials.clone();
         let container = self.store.start(start, &spec, Role::Session).await?;
         let session = Session::new(container, start.image_id.clone());
         bundle::push(&session, &self.config.workspace).await?;
@@ -380,5 +381,6 @@ pub(super) fn phase_ctx<'s>(
         files: layout.phase_files(i, kind.name(), None),
         result_rel: layout.result_rel(i),
         timeout,
+        telemetry_rel: format!("{}/mcp_calls.jsonl", layout.iteration_rel(i)),
     }
 }
