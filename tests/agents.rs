@@ -78,14 +78,19 @@ const CODEX: Cli = Cli {
     bin_flag: "--codex-bin",
     key: "OPENAI_API_KEY",
     wrapper: "codex.sh",
-    // Codex reads config overrides after its subcommand, and `exec resume`'s overrides replace
+    // Codex reads config overrides after its subcommand, and `resume`'s overrides replace
     // `exec`'s: the wrapper adds its own next to the runner's (after `resume` when resuming).
     // The scripted model has no metadata, so Codex cannot offer tool search: MCP tools must be
     // offered directly rather than deferred behind it.
-    launch: r#"# "$@" is: exec --skip-git-repo-check [resume] <options> [<session id>] <prompt>
-lead="$1 $2"
-shift 2
-if [ "$1" = resume ]; then lead="$lead resume"; shift; fi
+    launch: r#"# "$@" is `exec --skip-git-repo-check [resume] <options> [<id>] <prompt>` (exec) or
+# `[resume] <options> [<id>]` (tui-goal).
+lead=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        exec | resume | --skip-git-repo-check) lead="$lead $1"; shift ;;
+        *) break ;;
+    esac
+done
 # shellcheck disable=SC2086
 codex $lead -c model=scripted -c model_provider=scripted \
     -c "model_providers.scripted={name=\"scripted\", base_url=\"http://127.0.0.1:$port/v1\", wire_api=\"responses\", env_key=\"OPENAI_API_KEY\"}" \
@@ -682,6 +687,62 @@ async fn codex_api_error_fails_the_phase_and_says_why() {
 #[tokio::test]
 async fn codex_missing_from_the_image_is_rc_127() {
     missing_binary(CODEX, "codex-missing").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Codex's TUI (experimental)
+
+#[tokio::test]
+async fn tui_goal_types_the_goal_into_a_fresh_codex_tui_and_resumes_it_for_reflect_and_build() {
+    let t = TestRun::new("tui-goal").await;
+    let blocked = json!({"status": "blocked", "verified": false, "summary": "typed into the TUI"});
+    let reflection = json!({"reflection": {"selected_improvement": {"kind": "tool",
+        "name": "probe", "reason": "r", "target_path": ".harnessgym/tools/probe.py"}}});
+    let built = json!({"tooling": {"summary": "nothing built"}});
+    let script = json!({"turns": [
+        {"shell": "echo attempt > tui_attempt.txt"},
+        merge_result(&t, 1, &blocked),
+        {"say": "Attempt done."},
+        merge_result(&t, 1, &reflection),
+        {"say": "Reflected."},
+        merge_result(&t, 1, &built),
+        {"say": "Built."},
+    ]});
+    let ws = workspace(CODEX, &[script]);
+    let cli = Cli {
+        runner: "tui-goal",
+        ..CODEX
+    };
+    run_ok(
+        &t,
+        ws.path(),
+        cli,
+        1,
+        &["--attempt-timeout", "90s", "--build-timeout", "90s"],
+    )
+    .await;
+    let first = result(&t, ws.path(), 1);
+    for name in ["attempt", "reflection", "build"] {
+        assert_eq!(
+            phase(&first, name)["status"],
+            "completed",
+            "{name}: {first:#}"
+        );
+    }
+    let session = session_of(&first, "attempt");
+    assert_eq!(session_of(&first, "reflection"), session, "{first:#}");
+    assert_eq!(session_of(&first, "build"), session, "{first:#}");
+    let transcript = read(&iter_file(&t, ws.path(), 1, "attempt.transcript.txt"));
+    assert!(
+        transcript
+            .contains("typed: /goal Read and follow the HarnessGym attempt prompt at /workspace/"),
+        "{transcript}"
+    );
+    assert!(
+        ws.path().join("tui_attempt.txt").exists(),
+        "the TUI's agent ran the command"
+    );
+    t.cleanup().await;
 }
 
 // ---------------------------------------------------------------------------------------------

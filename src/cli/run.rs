@@ -29,6 +29,8 @@ pub enum RunnerChoice {
     Fake,
     /// Any agent CLI, described by `--runner-config agent.toml`.
     Custom,
+    /// Experimental: interactive Codex driven through a terminal, one fresh session per attempt.
+    TuiGoal,
 }
 
 /// What the next attempt starts from.
@@ -90,11 +92,11 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "exec")]
     pub runner: RunnerChoice,
 
-    /// The Codex executable inside the image (`exec`).
+    /// The Codex executable inside the image (`exec`, `tui-goal`).
     #[arg(long, value_name = "BIN", default_value = "codex")]
     pub codex_bin: String,
 
-    /// An extra argument for `codex exec`, before the MCP overrides (repeatable), e.g.
+    /// An extra argument for `codex exec` (and the TUI), before the MCP overrides (repeatable), e.g.
     /// `--codex-extra-arg=-c --codex-extra-arg='model="o3"'`.
     #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
     pub codex_extra_arg: Vec<String>,

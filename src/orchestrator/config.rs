@@ -157,6 +157,7 @@ fn runner_kind(choice: RunnerChoice) -> RunnerKind {
         RunnerChoice::Claude => RunnerKind::Claude,
         RunnerChoice::Fake => RunnerKind::Fake,
         RunnerChoice::Custom => RunnerKind::Custom,
+        RunnerChoice::TuiGoal => RunnerKind::TuiGoal,
     }
 }
 

@@ -3,7 +3,7 @@
 //! A runner knows the sandbox only through [`crate::session::Session`] and reports a
 //! [`RunnerResult`]. Dispatch is a plain enum: each backend is one file — `fake` (offline,
 //! deterministic), `codex` (`--runner exec`), `claude`, `custom` (any CLI described by a TOML
-//! file). What the agent-CLI runners share (running the CLI, masking credentials, transcripts)
+//! file), `tui_goal` (interactive Codex through a terminal, experimental). What the agent-CLI runners share (running the CLI, masking credentials, transcripts)
 //! is in `agent`; the MCP servers they are given come from the in-container activation (`mcp`).
 
 mod agent;
@@ -17,6 +17,7 @@ pub mod scripted;
 pub mod secrets;
 pub mod session_id;
 mod settings;
+mod tui_goal;
 
 pub use agent::{Invocation, display_command};
 pub use claude::{ClaudeRunner, format_g, parse_result as parse_claude_result};
@@ -26,6 +27,7 @@ pub use fake::FakeRunner;
 pub use result::RunnerResult;
 pub use secrets::Secrets;
 pub use settings::{AgentSettings, default_env};
+pub use tui_goal::TuiGoalRunner;
 
 use crate::session::{PhaseContext, SessionError};
 
@@ -40,6 +42,8 @@ pub enum RunnerKind {
     Fake,
     /// Any agent CLI described by a TOML file.
     Custom,
+    /// Interactive Codex driven through a terminal (experimental, reference §7.5).
+    TuiGoal,
 }
 
 impl RunnerKind {
@@ -51,13 +55,14 @@ impl RunnerKind {
             RunnerKind::Claude => "claude",
             RunnerKind::Fake => "fake",
             RunnerKind::Custom => "custom",
+            RunnerKind::TuiGoal => "tui-goal",
         }
     }
 
     /// The image sessions run in unless `--image` names one.
     pub fn default_image(self) -> &'static str {
         match self {
-            RunnerKind::Exec => crate::image::CODEX_IMAGE,
+            RunnerKind::Exec | RunnerKind::TuiGoal => crate::image::CODEX_IMAGE,
             RunnerKind::Claude => crate::image::CLAUDE_IMAGE,
             RunnerKind::Fake | RunnerKind::Custom => crate::image::BASE_IMAGE,
         }
@@ -65,7 +70,10 @@ impl RunnerKind {
 
     /// Whether its sessions talk to a model API (and so get a network by default).
     pub fn needs_network(self) -> bool {
-        matches!(self, RunnerKind::Exec | RunnerKind::Claude)
+        matches!(
+            self,
+            RunnerKind::Exec | RunnerKind::Claude | RunnerKind::TuiGoal
+        )
     }
 }
 
@@ -80,6 +88,8 @@ pub enum Runner {
     Fake(FakeRunner),
     /// A CLI described by a TOML file.
     Custom(CustomRunner),
+    /// Interactive Codex in a terminal (experimental).
+    TuiGoal(TuiGoalRunner),
 }
 
 impl Runner {
@@ -96,6 +106,7 @@ impl Runner {
                 secrets,
             )),
             RunnerKind::Fake => Runner::Fake(FakeRunner),
+            RunnerKind::TuiGoal => Runner::TuiGoal(TuiGoalRunner::new(settings.clone(), secrets)),
         }
     }
 
@@ -106,6 +117,7 @@ impl Runner {
             Runner::Claude(_) => RunnerKind::Claude.name(),
             Runner::Fake(_) => RunnerKind::Fake.name(),
             Runner::Custom(_) => RunnerKind::Custom.name(),
+            Runner::TuiGoal(_) => RunnerKind::TuiGoal.name(),
         }
     }
 
@@ -120,6 +132,7 @@ impl Runner {
             Runner::Claude(r) => r.phase(ctx, "attempt", prompt, None).await,
             Runner::Fake(r) => r.start_attempt(ctx, prompt).await,
             Runner::Custom(r) => r.phase(ctx, "attempt", prompt, None).await,
+            Runner::TuiGoal(r) => r.phase(ctx, "attempt", prompt, None).await,
         }
     }
 
@@ -135,6 +148,7 @@ impl Runner {
             Runner::Claude(r) => r.resume(ctx, "reflection", prompt, session_id).await,
             Runner::Fake(r) => r.reflect(ctx, prompt, session_id).await,
             Runner::Custom(r) => r.resume(ctx, "reflection", prompt, session_id).await,
+            Runner::TuiGoal(r) => r.resume(ctx, "reflection", prompt, session_id).await,
         }
     }
 
@@ -150,6 +164,7 @@ impl Runner {
             Runner::Claude(r) => r.resume(ctx, "build", prompt, session_id).await,
             Runner::Fake(r) => r.build_tooling(ctx, prompt, session_id).await,
             Runner::Custom(r) => r.resume(ctx, "build", prompt, session_id).await,
+            Runner::TuiGoal(r) => r.resume(ctx, "build", prompt, session_id).await,
         }
     }
 }

@@ -57,7 +57,7 @@ pub fn default_env(kind: RunnerKind) -> &'static [&'static str] {
             "ANTHROPIC_AUTH_TOKEN",
             "CLAUDE_CODE_OAUTH_TOKEN",
         ],
-        RunnerKind::Exec => &["OPENAI_API_KEY", "CODEX_API_KEY"],
+        RunnerKind::Exec | RunnerKind::TuiGoal => &["OPENAI_API_KEY", "CODEX_API_KEY"],
         RunnerKind::Fake | RunnerKind::Custom => &[],
     }
 }

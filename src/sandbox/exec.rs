@@ -11,11 +11,13 @@
 //!    nothing else is running there);
 //! 3. if even that does not end the stream, the container is killed.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecResults};
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
 
 use super::container::Container;
 use super::deadline::{self, within};
@@ -52,6 +54,30 @@ pub struct ExecSpec {
     pub stderr: OutputSink,
     /// Bytes written to standard input, which is then closed.
     pub stdin: Option<Vec<u8>>,
+    /// Input sent while the command runs (keystrokes for a TTY program); standard input closes
+    /// when every sender is gone. Ignored when `stdin` is set.
+    pub stdin_feed: Option<StdinFeed>,
+    /// Run under a pseudo-terminal (120×40); its output arrives on the standard output sink.
+    pub tty: bool,
+}
+
+/// The receiving end of input sent to a running command; see [`StdinFeed::channel`].
+#[derive(Debug, Clone)]
+pub struct StdinFeed(Arc<Mutex<Option<mpsc::UnboundedReceiver<Vec<u8>>>>>);
+
+impl StdinFeed {
+    /// A sender for the caller and the feed to put in an [`ExecSpec`] (used by one exec).
+    pub fn channel() -> (mpsc::UnboundedSender<Vec<u8>>, StdinFeed) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (tx, StdinFeed(Arc::new(Mutex::new(Some(rx)))))
+    }
+
+    fn take(&self) -> Option<mpsc::UnboundedReceiver<Vec<u8>>> {
+        match self.0.lock() {
+            Ok(mut guard) => guard.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        }
+    }
 }
 
 impl ExecSpec {
@@ -66,6 +92,8 @@ impl ExecSpec {
             stdout: OutputSink::memory(1 << 20),
             stderr: OutputSink::memory(1 << 20),
             stdin: None,
+            stdin_feed: None,
+            tty: false,
         }
     }
 
@@ -130,14 +158,29 @@ impl Container {
         else {
             return Err(exec_err(super::error::CallError::Deadline(deadline::QUICK)));
         };
-        if let Some(bytes) = spec.stdin.clone() {
-            tokio::spawn(async move {
-                // A command that exits without reading its input is not an error.
-                let _ = input.write_all(&bytes).await;
-                let _ = input.shutdown().await;
-            });
-        } else {
-            drop(input);
+        let feed = spec.stdin_feed.as_ref().and_then(StdinFeed::take);
+        match (spec.stdin.clone(), feed) {
+            (Some(bytes), _) => {
+                tokio::spawn(async move {
+                    // A command that exits without reading its input is not an error.
+                    let _ = input.write_all(&bytes).await;
+                    let _ = input.shutdown().await;
+                });
+            }
+            (None, Some(mut feed)) => {
+                tokio::spawn(async move {
+                    while let Some(chunk) = feed.recv().await {
+                        if input.write_all(&chunk).await.is_err() || input.flush().await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = input.shutdown().await;
+                });
+            }
+            (None, None) => drop(input),
+        }
+        if spec.tty {
+            self.resize_tty(&exec_id).await;
         }
         let pump = async {
             while let Some(frame) = output.next().await {
@@ -204,8 +247,8 @@ impl Container {
             user: spec.user.clone(),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
-            attach_stdin: Some(spec.stdin.is_some()),
-            tty: Some(false),
+            attach_stdin: Some(spec.stdin.is_some() || spec.stdin_feed.is_some()),
+            tty: Some(spec.tty),
             ..Default::default()
         };
         let created = within(
@@ -214,6 +257,22 @@ impl Container {
         )
         .await?;
         Ok(created.id)
+    }
+
+    /// Give a TTY exec a usable size (a terminal program may refuse to draw at 0×0).
+    async fn resize_tty(&self, exec_id: &str) {
+        let options = ResizeExecOptions {
+            height: 40,
+            width: 120,
+        };
+        let resized = within(
+            deadline::QUICK,
+            self.engine().docker.resize_exec(exec_id, options),
+        )
+        .await;
+        if let Err(err) = resized {
+            tracing::debug!("cannot size the exec's terminal: {err}");
+        }
     }
 
     async fn exit_code(&self, exec_id: &str) -> Option<i64> {

@@ -22,7 +22,7 @@ pub use archive::{CHANNEL_DEPTH, CHUNK, ChannelWriter};
 pub use container::{Change, ChangeKind, Container};
 pub use engine::{DEFAULT_HOST, Engine, EngineInfo, resolve_host, short_id};
 pub use error::{CallError, SandboxError};
-pub use exec::{ExecOutcome, ExecSpec};
+pub use exec::{ExecOutcome, ExecSpec, StdinFeed};
 pub use files::READ_LIMIT;
 pub use images::{BuildRequest, ImageSummary};
 pub use labels::{Owner, Role};

@@ -239,7 +239,7 @@ impl CustomRunner {
 }
 
 /// Where the prompt file goes in the container: next to the iteration's result.json.
-fn prompt_rel(ctx: &PhaseContext<'_>) -> String {
+pub(in crate::runner) fn prompt_rel(ctx: &PhaseContext<'_>) -> String {
     let name = ctx
         .files
         .prompt
