@@ -39,7 +39,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Image(command) => image::run(&ctx, command).await,
         Command::Snapshot(command) => snapshot::run(&ctx, command).await,
         Command::Gc(args) => gc::run(&ctx, args).await,
-        Command::Doctor => doctor::run(&ctx).await,
+        Command::Doctor(args) => doctor::run(&ctx, args).await,
         Command::Mcp(command) => mcp::run(&ctx, command).await,
         Command::Internal(InternalCommand::Activate(args)) => crate::activation::run_internal(args)
             .await
