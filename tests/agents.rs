@@ -746,6 +746,73 @@ async fn tui_goal_types_the_goal_into_a_fresh_codex_tui_and_resumes_it_for_refle
 }
 
 // ---------------------------------------------------------------------------------------------
+// A credentials file
+
+#[tokio::test]
+async fn a_credentials_file_is_mounted_read_only_and_never_committed() {
+    let t = TestRun::new("credentials-file").await;
+    let ws = tempfile::tempdir().expect("tempdir");
+    let outside = tempfile::tempdir().expect("tempdir");
+    let token = secret(&t);
+    let file = write(outside.path(), "token", &token);
+    let check = r#"token=/home/agent/.config/agent/token
+[ -r "$token" ] && read_ok=true || read_ok=false
+if echo overwritten > "$token" 2>/dev/null; then writable=true; else writable=false; fi
+length=$(wc -c < "$token")
+cat > "$HARNESSGYM_RESULT" <<EOF
+{"status": "blocked", "read_ok": $read_ok, "writable": $writable, "length": $length}
+EOF
+"#;
+    write(ws.path(), "task.md", "Read the token.\n");
+    write(ws.path(), ".fake_runner/attempt.sh", check);
+    let mount = format!("{}:/home/agent/.config/agent/token", file.display());
+    let out = tokio::task::spawn_blocking({
+        let cwd = ws.path().to_path_buf();
+        let args: Vec<String> = [
+            "run",
+            "--task",
+            "task.md",
+            "--runner",
+            "fake",
+            "--iterations",
+            "1",
+            "--attempt-timeout",
+            "30s",
+            "--build-timeout",
+            "30s",
+            "-q",
+            "--credentials-file",
+        ]
+        .map(String::from)
+        .into_iter()
+        .chain([mount, "--run-id".to_string(), t.run.clone()])
+        .collect();
+        move || {
+            Command::new(BIN)
+                .current_dir(cwd)
+                .args(args)
+                .output()
+                .expect("runs")
+        }
+    })
+    .await
+    .expect("join");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let first = result(&t, ws.path(), 1);
+    assert_eq!(first["read_ok"], true, "{first:#}");
+    assert_eq!(first["writable"], false, "{first:#}");
+    assert_eq!(first["length"], token.len(), "{first:#}");
+    let config = read_json(&run_dir(&t, ws.path()).join("run_config.json"));
+    let files = &config["harnessgym"]["agent"]["credentials_files"];
+    assert_eq!(
+        files[0]["container_path"], "/home/agent/.config/agent/token",
+        "{config:#}"
+    );
+    assert_secret_never_written(&t, ws.path()).await;
+    t.cleanup().await;
+}
+
+// ---------------------------------------------------------------------------------------------
 // A custom agent
 
 #[tokio::test]
