@@ -17,9 +17,9 @@
 use serde_json::Value;
 
 use crate::activation::ACTIVATION_PATH;
+use crate::activation::DEFAULT_HELPER_BINARY as HELPER_PATH;
 use crate::sandbox::WORKSPACE;
 use crate::session::{PhaseContext, Session, SessionError, workspace_path};
-use crate::snapshot::HELPER_PATH;
 
 /// A server an agent may use, as the activation report describes it (container paths).
 #[derive(Debug, Clone, PartialEq)]

@@ -158,6 +158,28 @@ impl TuiGoalRunner {
         ctx.session
             .write(&prompt_rel, prompt.as_bytes().to_vec(), 0o644)
             .await?;
+        let line = instruction(phase, &workspace_path(&prompt_rel));
+        let (run, finished) = self.run_tui(ctx, phase, &invocation, line.clone()).await?;
+        let session = newest_session(ctx.session)
+            .await?
+            .or_else(|| resume.map(str::to_string));
+        let done = finished || done_in_session(ctx, phase).await;
+        let result = self.result(ctx, phase, &run, session, done);
+        let mut transcript = Transcript::for_phase(&invocation, &result, &self.secrets);
+        transcript.line("runner", "tui-goal (experimental PTY automation)");
+        transcript.line("typed", &line);
+        transcript.write(ctx, &self.secrets)?;
+        Ok(result)
+    }
+
+    /// Run the TUI while [`drive`] types; `true` when the phase's work showed in result.json.
+    async fn run_tui(
+        &self,
+        ctx: &PhaseContext<'_>,
+        phase: &str,
+        invocation: &Invocation,
+        line: String,
+    ) -> Result<(agent::AgentRun, bool), SessionError> {
         let (keys, feed) = StdinFeed::channel();
         let mut spec = ExecSpec::new(invocation.argv.clone(), ctx.timeout);
         spec.workdir = Some(WORKSPACE.to_string());
@@ -166,13 +188,11 @@ impl TuiGoalRunner {
         spec.tty = true;
         spec.stdin_feed = Some(feed);
         spec.stdout = OutputSink::file(&ctx.files.stdout, OUTPUT_CAP);
-        let line = instruction(phase, &workspace_path(&prompt_rel));
         let exec = ctx.session.exec(&spec);
         tokio::pin!(exec);
-        let driver = drive(ctx, phase, keys, line);
         let (outcome, finished) = tokio::select! {
             outcome = &mut exec => (outcome?, false),
-            () = driver => (exec.await?, true),
+            () = drive(ctx, phase, keys, line) => (exec.await?, true),
         };
         self.secrets
             .mask_file(&ctx.files.stdout)
@@ -180,9 +200,6 @@ impl TuiGoalRunner {
                 path: ctx.files.stdout.clone(),
                 source,
             })?;
-        let session = newest_session(ctx.session)
-            .await?
-            .or_else(|| resume.map(str::to_string));
         let stdout = std::fs::read_to_string(&ctx.files.stdout).unwrap_or_default();
         let run = agent::AgentRun {
             exit_code: outcome.exit_code,
@@ -192,35 +209,40 @@ impl TuiGoalRunner {
             stdout,
             stderr: String::new(),
         };
-        let mut result = agent::result_of(ctx, phase, &run, session);
-        result.status = if finished || done_in_session(ctx, phase).await {
-            "completed"
-        } else if run.timed_out {
-            "timeout"
-        } else {
-            "failed"
-        }
-        .to_string();
-        result.message = if run.missing_binary {
-            format!(
+        Ok((run, finished))
+    }
+
+    /// `completed` when the work showed (`done`), else `timeout` or `failed`, with a message.
+    fn result(
+        &self,
+        ctx: &PhaseContext<'_>,
+        phase: &str,
+        run: &agent::AgentRun,
+        session: Option<String>,
+        done: bool,
+    ) -> RunnerResult {
+        let mut result = agent::result_of(ctx, phase, run, session);
+        let (status, message) = if run.missing_binary {
+            let message = format!(
                 "Codex executable not found in image {}: {}",
                 self.settings.image, self.settings.codex_bin
-            )
-        } else if result.status == "completed" {
-            String::new()
+            );
+            ("failed", message)
+        } else if done {
+            ("completed", String::new())
         } else if run.timed_out {
-            format!(
-                "Timed out after {} seconds; the TUI was stopped.",
-                ctx.timeout.as_secs()
+            let seconds = ctx.timeout.as_secs();
+            (
+                "timeout",
+                format!("Timed out after {seconds} seconds; the TUI was stopped."),
             )
         } else {
-            "the TUI ended before the phase's work showed in result.json".into()
+            let message = "the TUI ended before the phase's work showed in result.json";
+            ("failed", message.to_string())
         };
-        let mut transcript = Transcript::for_phase(&invocation, &result, &self.secrets);
-        transcript.line("runner", "tui-goal (experimental PTY automation)");
-        transcript.line("typed", &instruction(phase, &workspace_path(&prompt_rel)));
-        transcript.write(ctx, &self.secrets)?;
-        Ok(result)
+        result.status = status.to_string();
+        result.message = message;
+        result
     }
 
     /// Reflection and build resume the attempt's session; without one they cannot run.
