@@ -701,6 +701,7 @@ async fn tui_goal_types_the_goal_into_a_fresh_codex_tui_and_resumes_it_for_refle
     let built = json!({"tooling": {"summary": "nothing built"}});
     let script = json!({"turns": [
         {"shell": "echo attempt > tui_attempt.txt"},
+        {"tool": {"name": "update_goal", "arguments": {"status": "complete"}}},
         merge_result(&t, 1, &blocked),
         {"say": "Attempt done."},
         merge_result(&t, 1, &reflection),
@@ -709,6 +710,7 @@ async fn tui_goal_types_the_goal_into_a_fresh_codex_tui_and_resumes_it_for_refle
         {"say": "Built."},
     ]});
     let ws = workspace(CODEX, &[script]);
+    let _kept = keep_on_request(&ws);
     let cli = Cli {
         runner: "tui-goal",
         ..CODEX

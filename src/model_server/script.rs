@@ -8,6 +8,7 @@
 //!   {"write": {"path": "notes.md", "content": "..."}},
 //!   {"edit": {"path": "kernel_ops.py", "old": "a + b", "new": "a * b"}},
 //!   {"mcp": {"server": "kernel-probe", "tool": "norm", "arguments": {"values": [3, 4]}}},
+//!   {"tool": {"name": "update_goal", "arguments": {"status": "complete"}}},
 //!   {"stall": 30},
 //!   {"error": {"status": 400, "message": "scripted failure"}},
 //!   {"say": "Done."}
@@ -83,6 +84,14 @@ pub enum Turn {
         /// The tool's name.
         tool: String,
         /// The tool's arguments (an object).
+        #[serde(default)]
+        arguments: Option<Value>,
+    },
+    /// Call any other tool the CLI offers, by name (e.g. Codex's `update_goal`).
+    Tool {
+        /// The tool's name.
+        name: String,
+        /// Its arguments (an object).
         #[serde(default)]
         arguments: Option<Value>,
     },
@@ -182,6 +191,9 @@ fn turn_steps(turn: &Turn, api: Api, cwd: &Path) -> Vec<Step> {
     };
     match (turn, api) {
         (Turn::Say(text), _) => vec![Step::Text(text.clone())],
+        (Turn::Tool { name, arguments }, _) => {
+            vec![tool(name, arguments.clone().unwrap_or_else(|| json!({})))]
+        }
         (Turn::Stall(seconds), _) => {
             vec![Step::Stall(Duration::from_secs_f64(seconds.max(0.0)))]
         }
@@ -313,10 +325,11 @@ mod tests {
             r#"{"turns": [{"shell": "ls"}, {"write": {"path": "a", "content": "b"}},
                 {"edit": {"path": "a", "old": "b", "new": "c"}},
                 {"mcp": {"server": "s", "tool": "t", "arguments": {"x": 1}}},
+                {"tool": {"name": "update_goal", "arguments": {"status": "complete"}}},
                 {"say": "done"}, {"stall": 1.5}, {"error": {"status": 400}}]}"#,
         );
-        assert_eq!(script.turns.len(), 7);
-        assert_eq!(script.turns[5], Turn::Stall(1.5));
+        assert_eq!(script.turns.len(), 8);
+        assert_eq!(script.turns[6], Turn::Stall(1.5));
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //!
 //! Each phase is one `codex` TUI process: the prompt is written to a file in the container and
 //! the TUI is told to follow it — `/goal Read and follow the HarnessGym attempt prompt at <path>.`
-//! for an attempt, `Read and follow the HarnessGym <phase> prompt at <path>.` for reflection and
-//! build. harnessgym watches result.json and ends the TUI with two Ctrl-C once the phase's work
-//! shows there (attempt: a status other than `running`; reflection: a selected improvement;
-//! build: tooling), or at the phase's timeout (the whole tree is killed).
+//! for an attempt, `/goal clear` then `Read and follow the HarnessGym <phase> prompt at <path>.`
+//! for reflection and build (an unfinished goal would keep Codex on the task). harnessgym watches
+//! result.json and ends the TUI with two Ctrl-C a few seconds after the phase's work shows there
+//! (attempt: a status other than `running`; reflection: a selected improvement; build:
+//! tooling), or at the phase's timeout (the whole tree is killed).
 //!
 //! Differences from the reference, on purpose: every attempt is a fresh session (fix of §14.15:
 //! the reference kept one TUI across iterations), and reflection and build resume the attempt's
@@ -35,6 +36,9 @@ const START_DELAY: Duration = Duration::from_secs(8);
 const TYPE_DELAY: Duration = Duration::from_secs(3);
 /// How often result.json is looked at.
 const POLL: Duration = Duration::from_millis(250);
+/// Once the work shows, how long the agent may finish its turn before the TUI is ended (a turn
+/// cut short would be taken up again, out of place, when the session is resumed).
+const SETTLE: Duration = Duration::from_secs(5);
 /// Between the two Ctrl-C that end the TUI.
 const CTRL_C_GAP: Duration = Duration::from_secs(1);
 /// Output kept from the terminal.
@@ -111,17 +115,36 @@ async fn done_in_session(ctx: &PhaseContext<'_>, phase: &str) -> bool {
     }
 }
 
-/// Type the instruction on schedule, wait for the phase's work, then end the TUI.
-async fn drive(ctx: &PhaseContext<'_>, phase: &str, keys: UnboundedSender<Vec<u8>>, line: String) {
+/// What harnessgym types, line by line: a resumed session first clears the goal the attempt set
+/// (an unfinished goal would keep Codex working the task instead of the new phase).
+pub fn typed_lines(phase: &str, prompt_path: &str) -> Vec<String> {
+    let instruction = instruction(phase, prompt_path);
+    if phase == "attempt" {
+        vec![instruction]
+    } else {
+        vec!["/goal clear".to_string(), instruction]
+    }
+}
+
+/// Type the lines on schedule, wait for the phase's work, then end the TUI.
+async fn drive(
+    ctx: &PhaseContext<'_>,
+    phase: &str,
+    keys: UnboundedSender<Vec<u8>>,
+    lines: Vec<String>,
+) {
     tokio::time::sleep(START_DELAY).await;
     let _ = keys.send(b"\r".to_vec());
-    tokio::time::sleep(TYPE_DELAY).await;
-    let _ = keys.send(line.into_bytes());
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let _ = keys.send(b"\r".to_vec());
+    for line in lines {
+        tokio::time::sleep(TYPE_DELAY).await;
+        let _ = keys.send(line.into_bytes());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let _ = keys.send(b"\r".to_vec());
+    }
     while !done_in_session(ctx, phase).await {
         tokio::time::sleep(POLL).await;
     }
+    tokio::time::sleep(SETTLE).await;
     let _ = keys.send(CTRL_C.to_vec());
     tokio::time::sleep(CTRL_C_GAP).await;
     let _ = keys.send(CTRL_C.to_vec());
@@ -158,8 +181,8 @@ impl TuiGoalRunner {
         ctx.session
             .write(&prompt_rel, prompt.as_bytes().to_vec(), 0o644)
             .await?;
-        let line = instruction(phase, &workspace_path(&prompt_rel));
-        let (run, finished) = self.run_tui(ctx, phase, &invocation, line.clone()).await?;
+        let lines = typed_lines(phase, &workspace_path(&prompt_rel));
+        let (run, finished) = self.run_tui(ctx, phase, &invocation, lines.clone()).await?;
         let session = newest_session(ctx.session)
             .await?
             .or_else(|| resume.map(str::to_string));
@@ -167,7 +190,9 @@ impl TuiGoalRunner {
         let result = self.result(ctx, phase, &run, session, done);
         let mut transcript = Transcript::for_phase(&invocation, &result, &self.secrets);
         transcript.line("runner", "tui-goal (experimental PTY automation)");
-        transcript.line("typed", &line);
+        for line in &lines {
+            transcript.line("typed", line);
+        }
         transcript.write(ctx, &self.secrets)?;
         Ok(result)
     }
@@ -178,7 +203,7 @@ impl TuiGoalRunner {
         ctx: &PhaseContext<'_>,
         phase: &str,
         invocation: &Invocation,
-        line: String,
+        lines: Vec<String>,
     ) -> Result<(agent::AgentRun, bool), SessionError> {
         let (keys, feed) = StdinFeed::channel();
         let mut spec = ExecSpec::new(invocation.argv.clone(), ctx.timeout);
@@ -192,7 +217,7 @@ impl TuiGoalRunner {
         tokio::pin!(exec);
         let (outcome, finished) = tokio::select! {
             outcome = &mut exec => (outcome?, false),
-            () = drive(ctx, phase, keys, line) => (exec.await?, true),
+            () = drive(ctx, phase, keys, lines) => (exec.await?, true),
         };
         self.secrets
             .mask_file(&ctx.files.stdout)
@@ -301,6 +326,14 @@ mod tests {
             instruction("build", "/workspace/b.txt"),
             "Read and follow the HarnessGym build prompt at /workspace/b.txt."
         );
+    }
+
+    #[test]
+    fn resumed_phases_clear_the_attempts_goal_first() {
+        assert_eq!(typed_lines("attempt", "/p").len(), 1);
+        let lines = typed_lines("reflection", "/p");
+        assert_eq!(lines[0], "/goal clear");
+        assert!(lines[1].starts_with("Read and follow the HarnessGym reflection prompt"));
     }
 
     #[test]
