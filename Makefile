@@ -25,7 +25,8 @@ build:
 install: build
 	install -D -m 755 target/$(TRIPLE)/release/harnessgym $(PREFIX)/bin/harnessgym
 
-## image: build every image under images/ (bootstraps the base root filesystem if it cannot be pulled); a no-op when unchanged
+## image: build every image under images/ (bootstraps the base root filesystem if it cannot be pulled; the agent
+## images download their pinned wheels with the host's pip once, cached in ~/.cache/harnessgym); a no-op when unchanged
 image:
 	$(HARNESSGYM) image build --images-dir images
 

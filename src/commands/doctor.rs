@@ -1,10 +1,13 @@
 //! `harnessgym doctor`: can a run work on this machine? One line per check; exit 0 only if yes.
+//! With `--runner`, also the agent's image, CLI and credentials (`doctor_agent`).
 
 use std::path::Path;
 use std::time::Duration;
 
 use super::context::Context;
+use super::doctor_agent::Verdict;
 use super::error::CommandError;
+use crate::cli::DoctorArgs;
 use crate::exit;
 use crate::image::BASE_IMAGE;
 use crate::sandbox::{ContainerSpec, Engine, EngineInfo, ExecSpec, Role};
@@ -39,7 +42,7 @@ impl Report {
 }
 
 /// Run every check and print one line each.
-pub async fn run(ctx: &Context) -> Result<u8, CommandError> {
+pub async fn run(ctx: &Context, args: DoctorArgs) -> Result<u8, CommandError> {
     let mut report = Report { worst: Status::Ok };
     let engine = match ctx.engine().await {
         Ok(engine) => engine,
@@ -62,6 +65,13 @@ pub async fn run(ctx: &Context) -> Result<u8, CommandError> {
         }
         image_line(&mut report, &engine).await;
         probe_line(&mut report, &engine).await;
+        for (what, verdict) in super::doctor_agent::check(&engine, &args).await {
+            match verdict {
+                Verdict::Ok(text) => report.line(Status::Ok, what, text),
+                Verdict::Warn(text) => report.line(Status::Warn, what, text),
+                Verdict::Fail(text) => report.line(Status::Fail, what, text),
+            }
+        }
         Ok::<(), CommandError>(())
     };
     ctx.guarded(&engine, checks).await?;

@@ -3,6 +3,7 @@
 mod context;
 mod dispatch;
 mod doctor;
+mod doctor_agent;
 mod error;
 mod gc;
 mod image;

@@ -213,6 +213,7 @@ impl Loop<'_> {
         let line = self.display.start("  session container".to_string(), None);
         let mut spec = self.spec(i);
         spec.network = self.config.network.clone();
+        spec.binds = self.config.credentials.clone();
         let (container, base) = self.store.open_session(start, &spec).await?;
         let session = Session::new(container, start.image_id());
         bundle::push(&session, &self.config.workspace).await?;
@@ -447,5 +448,6 @@ pub(super) fn phase_ctx<'s>(
         files: layout.phase_files(i, kind.name(), None),
         result_rel: layout.result_rel(i),
         timeout,
+        telemetry_rel: format!("{}/mcp_calls.jsonl", layout.iteration_rel(i)),
     }
 }

@@ -219,7 +219,7 @@ async fn run_locked(
         config,
         layout,
         store,
-        runner: Runner::new(config.runner),
+        runner: Runner::new(config.runner, &config.agent),
         display,
         last: baseline.clone(),
         baseline,
