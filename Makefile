@@ -9,7 +9,7 @@ DEMO_DIR ?= target/demo
 DEMO_OPT_DIR ?= target/demo-optimize
 
 .DEFAULT_GOAL := build
-.PHONY: build install image base-image test lint demo demo-optimize bench
+.PHONY: build install image sandbox-image base-image test lint demo demo-optimize bench
 
 # The host's target triple: `make build` names it so that only the harnessgym binary (not the
 # build scripts and proc macros, which cannot be static) is linked statically.
@@ -29,6 +29,11 @@ install: build
 ## images download their pinned wheels with the host's pip once, cached in ~/.cache/harnessgym); a no-op when unchanged
 image:
 	$(HARNESSGYM) image build --images-dir images
+
+## sandbox-image: only harnessgym/base, what the fake runner and the demos need (no network beyond the
+## Debian bootstrap)
+sandbox-image:
+	$(HARNESSGYM) image build --images-dir images base
 
 ## base-image: create the offline Debian root filesystem (debootstrap/mmdebstrap) and import it; needs root
 base-image:
@@ -55,7 +60,7 @@ lint:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet
 
 ## demo: the offline demo of the README on a copy of examples/numerical_debug_task (2 fake iterations)
-demo: image
+demo: sandbox-image
 	rm -rf $(DEMO_DIR) && mkdir -p $(dir $(DEMO_DIR)) && cp -r examples/numerical_debug_task $(DEMO_DIR)
 	$(HARNESSGYM) run --task task.md --workspace $(DEMO_DIR) --iterations 2 \
 		--attempt-timeout 10s --build-timeout 10s --runner fake
@@ -65,7 +70,7 @@ demo: image
 
 ## demo-optimize: optimization mode offline on a copy of examples/c_kernel_optimization_task: the baseline
 ## score, iteration 1 (faster), iteration 2 (slower), and the best workspace restored and scored again
-demo-optimize: image
+demo-optimize: sandbox-image
 	rm -rf $(DEMO_OPT_DIR) && mkdir -p $(dir $(DEMO_OPT_DIR)) && cp -r examples/c_kernel_optimization_task $(DEMO_OPT_DIR)
 	$(HARNESSGYM) run --task task.md --workspace $(DEMO_OPT_DIR) --iterations 2 \
 		--attempt-timeout 1m --build-timeout 1m --runner fake --optimization-mode \
