@@ -3,8 +3,8 @@
 //!
 //! Nothing a phase started may outlive it (DESIGN invariant 4): a daemon left by an attempt that
 //! exited normally would otherwise keep running through reflect, build and qualification. One
-//! exec kills every process but PID 1 (init) and its first child (the keep-alive), then reads the
-//! kernel's counters of the container's cgroup: OOM kills (cgroup v1 `memory.oom_control`, v2
+//! exec kills every process but PID 1 (init) and its first child (the keep-alive), pass after
+//! pass until none is left, then reads the kernel's counters of the container's cgroup: OOM kills (cgroup v1 `memory.oom_control`, v2
 //! `memory.events`) and fork refusals at the pids limit (`pids.events`). The counters are
 //! cumulative for the container; callers compare them across a phase.
 
@@ -16,12 +16,39 @@ use super::deadline::{self, within};
 use super::error::SandboxError;
 
 /// Kills every process except PID 1, its oldest child and itself, then prints the counters.
-const SWEEP: &str = r#"keep=$(cut -d' ' -f1 /proc/1/task/1/children 2>/dev/null)
+///
+/// A fork bomb forks while a pass of kills runs, so passes repeat until one finds nothing left
+/// to kill (zombies count until init reaps them; at most 1000 passes). Stopping processes first
+/// does not hold: the kernel continues a stopped process group once it is orphaned. A process is
+/// counted once however many passes saw it. Only shell builtins are used: at the pids limit a
+/// command substitution or a pipe cannot fork, and would leave the keep-alive unknown (then
+/// killed) or the counters unread.
+const SWEEP: &str = r#"keep=
+read -r keep rest < /proc/1/task/1/children
 n=0
-for d in /proc/[0-9]*; do p=${d#/proc/}; case "$p" in 1|"$keep"|"$$") ;; *) kill -KILL "$p" 2>/dev/null && n=$((n+1)) ;; esac; done
-oom=$(cat /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events 2>/dev/null | grep '^oom_kill ' | head -n 1)
-pids=$(cat /sys/fs/cgroup/pids/pids.events /sys/fs/cgroup/pids.events 2>/dev/null | grep '^max ' | head -n 1)
-echo "killed ${n}"; echo "${oom:-oom_kill 0}"; echo "pids_${pids:-max 0}""#;
+i=0
+killed=" "
+while [ "$i" -lt 1000 ]; do
+  any=0
+  for d in /proc/[0-9]*; do
+    p=${d#/proc/}
+    case "$p" in 1|"$keep"|"$$") continue ;; esac
+    kill -KILL "$p" 2>/dev/null || continue
+    any=1
+    case "$killed" in *" $p "*) ;; *) killed="$killed$p "; n=$((n+1)) ;; esac
+  done
+  [ "$any" = 0 ] && break
+  i=$((i+1))
+done
+oom=0
+for f in /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events; do
+  [ -r "$f" ] && while read -r k v; do [ "$k" = oom_kill ] && oom=$v; done < "$f"
+done
+pids=0
+for f in /sys/fs/cgroup/pids/pids.events /sys/fs/cgroup/pids.events; do
+  [ -r "$f" ] && while read -r k v; do [ "$k" = max ] && pids=$v; done < "$f"
+done
+echo "killed $n"; echo "oom_kill $oom"; echo "pids_max $pids""#;
 
 /// What a sweep found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
