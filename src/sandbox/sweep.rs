@@ -62,8 +62,13 @@ pub struct SweepReport {
 }
 
 impl SweepReport {
-    /// Parse the sweep's output (unknown lines are ignored, missing counters are 0).
-    fn parse(text: &str) -> Self {
+    /// Parse the sweep's output (unknown lines are ignored, missing counters are 0). `None`
+    /// when the sweep did not run to its end (no `killed` line): an exec into a container at its
+    /// pids limit can fail to start, and says so only on a stream the sweep does not read.
+    fn parse(text: &str) -> Option<Self> {
+        if !text.lines().any(|l| l.starts_with("killed ")) {
+            return None;
+        }
         let mut report = SweepReport::default();
         for line in text.lines() {
             let mut words = line.split_whitespace();
@@ -78,15 +83,36 @@ impl SweepReport {
                 _ => {}
             }
         }
-        report
+        Some(report)
     }
 }
+
+/// How many times a sweep that did not start is tried again, and the pause between tries.
+const TRIES: u32 = 20;
+const PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Container {
     /// Kill every process of the container but init and the keep-alive, as `user` (the
     /// workload's user: it can signal its own processes, and nothing else runs), and read the
     /// limit counters.
+    ///
+    /// At the pids limit the sweep's own exec can fail to start (the engine needs to fork in the
+    /// container): it is tried again, and a sweep that never ran is an error, never "nothing
+    /// left".
     pub async fn sweep(&self, user: Option<&str>) -> Result<SweepReport, SandboxError> {
+        for _ in 0..TRIES {
+            if let Some(report) = self.sweep_once(user).await? {
+                return Ok(report);
+            }
+            tokio::time::sleep(PAUSE).await;
+        }
+        Err(SandboxError::SweepFailed {
+            id: self.short(),
+            tries: TRIES,
+        })
+    }
+
+    async fn sweep_once(&self, user: Option<&str>) -> Result<Option<SweepReport>, SandboxError> {
         let config = CreateExecOptions {
             cmd: Some(vec!["sh".to_string(), "-c".to_string(), SWEEP.to_string()]),
             user: user.map(str::to_string),
@@ -129,16 +155,22 @@ mod tests {
         let v1 = "killed 3\noom_kill 1\npids_max 7\n";
         assert_eq!(
             SweepReport::parse(v1),
-            SweepReport {
+            Some(SweepReport {
                 killed: 3,
                 oom_kills: 1,
                 pids_refused: 7
-            }
+            })
         );
         assert_eq!(
             SweepReport::parse("killed 0\noom_kill 0\npids_max 0\n"),
-            SweepReport::default()
+            Some(SweepReport::default())
         );
-        assert_eq!(SweepReport::parse("garbage\n"), SweepReport::default());
+        assert_eq!(SweepReport::parse("killed 2\n").map(|r| r.killed), Some(2));
+    }
+
+    #[test]
+    fn a_sweep_that_did_not_run_is_not_an_empty_one() {
+        assert_eq!(SweepReport::parse(""), None);
+        assert_eq!(SweepReport::parse("garbage\n"), None);
     }
 }
