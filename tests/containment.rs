@@ -526,6 +526,7 @@ d="$(printf 'dir\nwith\nnewlines')"
 mkdir "$d" && printf 'two\n' > "$d/f.txt"
 # The user's directory link `lib -> src`, replaced by a real directory with files.
 rm lib && mkdir lib && echo 'NEW = 2' > lib/new.py
+chmod 6755 kernel_ops.py && chmod 1777 lib
 mkfifo fifo
 python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('sock')"
 "#
@@ -563,6 +564,15 @@ echo '{"status": "tooling_built"}' > "$HARNESSGYM_RESULT"
     // change lands as made, and nothing is written through the link into `src`.
     let lib = std::fs::symlink_metadata(host.ws.join("lib")).expect("lib");
     assert!(lib.is_dir(), "{lib:?}");
+    // Setuid, setgid and sticky bits never come back.
+    let mode = |rel: &str| {
+        std::fs::symlink_metadata(host.ws.join(rel))
+            .expect("mode")
+            .permissions()
+            .mode()
+    };
+    assert_eq!(mode("kernel_ops.py") & 0o7777, 0o755);
+    assert_eq!(mode("lib") & 0o7000, 0, "{:o}", mode("lib"));
     assert_eq!(host.read("lib/new.py"), "NEW = 2\n");
     assert!(!host.has("src/new.py"), "written through the user's link");
     assert_eq!(host.read("src/helper.py"), "HELPER = 1\n");
@@ -720,6 +730,9 @@ async fn a_python_startup_hook_in_the_agents_home_cannot_fake_the_score() {
     let attempt = format!(
         r#"set -e
 echo 7 > value.txt
+# What the best checkpoint carries goes through the same door when it is restored.
+ln -s /etc/passwd leak
+printf '#!/bin/sh\ntouch /tmp/pwned\n' > .git/hooks/post-checkout
 site=$(python3 -c 'import site; print(site.getusersitepackages())')
 mkdir -p "$site"
 cat > "$site/usercustomize.py" <<'EOF'
@@ -765,6 +778,11 @@ echo "hooks loaded: $(ls /tmp | grep loaded- | tr '\n' ' ')"
             .all(|p| !p.ends_with("usercustomize.py")),
         "the agent's home never reaches the host"
     );
+    let write_back = host.json(&t, "write_back.json");
+    assert_eq!(write_back["snapshot"], "best", "{write_back:#}");
+    let list = refused(&host, &t);
+    assert_refused(&list, "leak", "symlink_absolute");
+    assert_refused(&list, ".git/hooks/post-checkout", "protected");
     t.cleanup().await;
 }
 
@@ -846,8 +864,13 @@ async fn hostile_result_and_registry_files_are_recorded_not_silently_ignored() {
         "{}head -c 20M /dev/zero | tr '\\0' ' ' > .harnessgym/registry.json\n",
         replace("truncate -s 2G")
     );
+    // The attempt also floods its output past the 8 MiB capture cap.
+    let attempt = format!(
+        "head -c 12M /dev/zero | tr '\\0' x\n{}",
+        replace("ln -s /etc/passwd")
+    );
     let host = Host::demo(&[
-        (".fake_runner/attempt.sh", &replace("ln -s /etc/passwd")),
+        (".fake_runner/attempt.sh", &attempt),
         (".fake_runner/reflection.sh", &replace("mkfifo")),
         (".fake_runner/build.sh", &build),
     ]);
@@ -875,6 +898,10 @@ async fn hostile_result_and_registry_files_are_recorded_not_silently_ignored() {
             && detail.starts_with("registry.json refused")),
         "{hits:?}"
     );
+    assert!(has_limit(&hits, "attempt", "output"), "{hits:?}");
+    let stdout = std::fs::metadata(host.run_dir(&t).join("iterations/1/attempt.stdout.txt"))
+        .expect("attempt stdout");
+    assert!(stdout.len() <= 9 << 20, "{} bytes kept", stdout.len());
     // Refused content is a limit hit like any other: summary.json gathers them all.
     let summary = host.json(&t, "summary.json");
     let gathered: Vec<(&str, &str)> = summary["harnessgym"]["limits"]
