@@ -529,6 +529,13 @@ rm lib && mkdir lib && echo 'NEW = 2' > lib/new.py
 chmod 6755 kernel_ops.py && chmod 1777 lib
 mkfifo fifo
 python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('sock')"
+# Directories nested far past PATH_MAX (2,500 levels, 7,500 bytes of path).
+python3 -c "
+import os
+for _ in range(2500):
+    os.mkdir('dd'); os.chdir('dd')
+open('bottom.txt', 'w').write('deep')
+"
 "#
     );
     let build = r#"set -e
@@ -577,8 +584,25 @@ echo '{"status": "tooling_built"}' > "$HARNESSGYM_RESULT"
     assert!(!host.has("src/new.py"), "written through the user's link");
     assert_eq!(host.read("src/helper.py"), "HELPER = 1\n");
 
-    // Special files never land.
+    // Special files and paths too long to carry never land, and the capture says so.
     assert!(!host.has("fifo") && !host.has("sock"));
+    let deepest = tree(&host.ws)
+        .keys()
+        .map(|p| p.as_os_str().len())
+        .max()
+        .unwrap_or(0);
+    assert!(deepest < 4096, "a {deepest}-byte path landed");
+    let hits = limits(&host, &t, 1);
+    let left_out: Vec<&String> = hits
+        .iter()
+        .filter(|(phase, limit, _)| phase == "iteration-1" && limit == "refused")
+        .map(|(_, _, detail)| detail)
+        .collect();
+    assert!(
+        left_out.iter().any(|d| d.contains("2 special file")),
+        "{hits:?}"
+    );
+    assert!(left_out.iter().any(|d| d.contains("too long")), "{hits:?}");
 
     // `.harnessgym/tools -> /etc` from the build: refused on the way out, recorded.
     let meta = std::fs::symlink_metadata(host.ws.join(".harnessgym/tools")).expect("tools");
