@@ -51,7 +51,7 @@ async fn layer(
         .expect("capture");
     session.remove().await.expect("remove");
     match capture {
-        Capture::Taken(snapshot) => snapshot,
+        Capture::Taken(snapshot, _) => snapshot,
         Capture::TooLarge { .. } => panic!("no limit was set"),
     }
 }

@@ -237,14 +237,18 @@ impl Loop<'_> {
             .capture(session.container(), base, name, self.config.disk_limit)
             .await?;
         match outcome {
-            Capture::Taken(snapshot) => {
+            Capture::Taken(snapshot, left_out) => {
+                // Never carried to the host: recorded, not silently dropped.
+                result
+                    .record_limits(name, "refused", left_out.details())
+                    .map_err(|e| RunError::write("result.json", e))?;
                 let word = format!("{} paths changed", snapshot.own_changes().len());
                 self.display.finish(line, &word);
                 Ok(Some(snapshot))
             }
             Capture::TooLarge { limit } => {
                 let detail = format!(
-                    "the workspace changed by more than the disk limit ({limit} bytes): snapshot                      `{name}` refused, its state discarded"
+                    "the workspace changed by more than the disk limit ({limit} bytes): snapshot `{name}` refused, its state discarded"
                 );
                 result
                     .record_limit(name, "disk", &detail)
