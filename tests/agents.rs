@@ -547,6 +547,11 @@ async fn full_run(cli: Cli, name: &str) {
     // Iteration 2: the generated MCP tool, called by the real CLI, counted.
     let second = result(&t, ws.path(), 2);
     let calls = snapshot_file(&t, "iteration-2", "iterations/2/mcp_calls.jsonl").await;
+    let on_host = read(&run_dir(&t, ws.path()).join("iterations/2/mcp_calls.jsonl"));
+    assert_eq!(
+        on_host, calls,
+        "the run folder on the host holds the iteration's calls"
+    );
     let call: Value = serde_json::from_str(calls.lines().next().expect("one call")).expect("json");
     assert_eq!(call["server"], "kernel-probe", "{calls}");
     assert_eq!(call["tool_name"], "run_verifier", "{calls}");

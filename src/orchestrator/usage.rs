@@ -35,6 +35,13 @@ impl Loop<'_> {
         let outputs = phase_outputs(result.get());
         let rel = format!("{}/mcp_calls.jsonl", self.layout.iteration_rel(i));
         let bytes = session.read(&rel).await?.unwrap_or_default();
+        if !bytes.is_empty() {
+            // The run folder on the host holds the iteration's calls too (the session's copy
+            // stays in its snapshot); run state is never written back, so this is the only copy.
+            let host = self.layout.iteration_dir(i).join("mcp_calls.jsonl");
+            crate::harness::json::write_bytes_atomic(&host, &bytes)
+                .map_err(|e| RunError::write("mcp_calls.jsonl", e))?;
+        }
         let summary =
             summarize_contents(Path::new(&rel), &bytes, Some(&self.config.run_id), Some(i));
         let telemetry = serde_json::to_value(&summary).unwrap_or(Value::Null);
