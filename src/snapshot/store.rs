@@ -235,6 +235,10 @@ impl SnapshotStore {
         Ok(snapshot)
     }
 
+    /// The baseline as layers loaded on the helper image: the task files, then `.harnessgym/`
+    /// on its own. A run rewrites `.harnessgym/` (folders, `registry.json`) before packing, so
+    /// keeping it apart lets a second run on unchanged task files reuse their layer, already
+    /// in the engine, and load only the small harness layer.
     async fn baseline_by_load(
         &self,
         base_image: &str,
@@ -245,51 +249,71 @@ impl SnapshotStore {
         let (helper, helper_config) = ensure_helper_image(&self.engine, base_image, binary).await?;
         let dir =
             tempfile::tempdir().map_err(host_err("create a temporary directory for", workspace))?;
-        let file = dir.path().join("workspace.tar");
-        let (root, out) = (workspace.to_path_buf(), file.clone());
         let started = Instant::now();
-        let (diff_id, bytes) = tokio::task::spawn_blocking(move || pack_layer(&root, &out, filter))
-            .await
-            .map_err(|e| host_err("pack", workspace)(std::io::Error::other(e.to_string())))??;
-        tracing::info!(
-            bytes,
-            "baseline: workspace packed in {:.2?}",
-            started.elapsed()
-        );
-        let config = helper_config.child(
-            &diff_id,
-            &format!("harnessgym baseline of {}", workspace.display()),
-            &self.image_labels("baseline"),
-        );
+        let mut layers = Vec::new();
+        for (name, part) in baseline_parts(filter) {
+            let file = dir.path().join(format!("{name}.tar"));
+            let (root, out) = (workspace.to_path_buf(), file.clone());
+            let (diff_id, bytes) =
+                tokio::task::spawn_blocking(move || pack_layer(&root, &out, part))
+                    .await
+                    .map_err(|e| {
+                        host_err("pack", workspace)(std::io::Error::other(e.to_string()))
+                    })??;
+            tracing::info!(bytes, "baseline: {name} layer {}", short_id(&diff_id));
+            layers.push(LayerFile {
+                diff_id,
+                path: file,
+            });
+        }
+        tracing::info!("baseline: workspace packed in {:.2?}", started.elapsed());
+        let mut config = helper_config;
+        for layer in &layers {
+            config = config.child(
+                &layer.diff_id,
+                &format!("harnessgym baseline of {}", workspace.display()),
+                &self.image_labels("baseline"),
+            );
+        }
         let tag = format!("{REPO}:{}", tag_for(&self.run, "baseline"));
-        // An identical workspace layer may already be in the engine (a second run on the same
-        // workspace): then the config alone is enough.
-        let reuse = LoadRequest {
-            config: &config,
-            tag: &tag,
-            layers: &[],
-        };
-        let image_id = match self.engine.load_image(&reuse).await {
-            Ok(id) => {
-                tracing::info!("baseline: workspace layer reused ({})", short_id(&diff_id));
-                id
-            }
-            Err(SandboxError::Load { .. }) => {
-                let layers = [LayerFile {
-                    diff_id,
-                    path: file,
-                }];
-                let full = LoadRequest {
-                    config: &config,
-                    tag: &tag,
-                    layers: &layers,
-                };
-                self.engine.load_image(&full).await?
-            }
-            Err(err) => return Err(err),
-        };
+        let image_id = self.load_reusing(&config, &tag, &layers).await?;
         tracing::debug!(helper = %helper, "baseline on the helper image");
         Ok((image_id, Some(config)))
+    }
+
+    /// Load `config` as `tag` sending only the last of `layers` (the others may already be in
+    /// the engine: a second run on the same task files), else all of them.
+    async fn load_reusing(
+        &self,
+        config: &ImageConfig,
+        tag: &str,
+        layers: &[LayerFile],
+    ) -> Result<String, SandboxError> {
+        let last = layers.len().saturating_sub(1);
+        let reuse = LoadRequest {
+            config,
+            tag,
+            layers: &layers[last..],
+        };
+        match self.engine.load_image(&reuse).await {
+            Ok(id) if last > 0 => {
+                tracing::info!(
+                    "baseline: task files layer reused ({})",
+                    short_id(&layers[0].diff_id)
+                );
+                Ok(id)
+            }
+            Ok(id) => Ok(id),
+            Err(SandboxError::Load { .. }) if last > 0 => {
+                let full = LoadRequest {
+                    config,
+                    tag,
+                    layers,
+                };
+                self.engine.load_image(&full).await
+            }
+            Err(err) => Err(err),
+        }
     }
 
     async fn baseline_by_commit(
@@ -524,6 +548,22 @@ fn pack_layer(root: &Path, out: &Path, filter: PackFilter) -> Result<(String, u6
     let (mut writer, diff_id, bytes) = digesting.finish();
     std::io::Write::flush(&mut writer).map_err(host_err("write", out))?;
     Ok((diff_id, bytes))
+}
+
+/// The baseline's layers: the task files, then `.harnessgym/` alone (one layer when the filter
+/// already names what to pack).
+fn baseline_parts(filter: PackFilter) -> Vec<(&'static str, PackFilter)> {
+    if filter.include.is_some() {
+        return vec![("workspace", filter)];
+    }
+    let harness = PathBuf::from(crate::harness::registry::HARNESS_DIR);
+    let mut tasks = filter.clone();
+    tasks.skip.push(harness.clone());
+    let bundle = PackFilter {
+        include: Some(vec![harness]),
+        ..filter
+    };
+    vec![("task files", tasks), ("harness", bundle)]
 }
 
 /// Remove the staging container whatever `result` is; its own error wins over a cleanup error.
