@@ -1198,8 +1198,8 @@ async fn a_task_file_that_links_out_of_the_workspace_is_not_read() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let first = stderr.lines().next().unwrap_or_default();
     assert!(
-        first.contains("task.md") && first.contains("outside the workspace"),
-        "{stderr}"
+        first.contains("task.md") && stderr.contains("outside the workspace"),
+        "one line naming the task file, its cause saying why: {stderr}"
     );
     let leaked = tree(&host.ws).into_iter().any(|(_, node)| match node {
         Node::File(_, bytes) => String::from_utf8_lossy(&bytes).contains(&host.canary),
