@@ -10,7 +10,7 @@ DEMO_OPT_DIR ?= target/demo-optimize
 DEMO_CMP_DIR ?= target/demo-compare
 
 .DEFAULT_GOAL := build
-.PHONY: build install image base-image test lint demo demo-optimize demo-compare bench
+.PHONY: build install image sandbox-image base-image test lint demo demo-optimize demo-compare bench
 
 # The host's target triple: `make build` names it so that only the harnessgym binary (not the
 # build scripts and proc macros, which cannot be static) is linked statically.
@@ -26,9 +26,15 @@ build:
 install: build
 	install -D -m 755 target/$(TRIPLE)/release/harnessgym $(PREFIX)/bin/harnessgym
 
-## image: build every image under images/ (bootstraps the base root filesystem if it cannot be pulled); a no-op when unchanged
+## image: build every image under images/ (bootstraps the base root filesystem if it cannot be pulled; the agent
+## images download their pinned wheels with the host's pip once, cached in ~/.cache/harnessgym); a no-op when unchanged
 image:
 	$(HARNESSGYM) image build --images-dir images
+
+## sandbox-image: only harnessgym/base, what the fake runner and the demos need (no network beyond the
+## Debian bootstrap)
+sandbox-image:
+	$(HARNESSGYM) image build --images-dir images base
 
 ## base-image: create the offline Debian root filesystem (debootstrap/mmdebstrap) and import it; needs root
 base-image:
@@ -55,7 +61,7 @@ lint:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet
 
 ## demo: the offline demo of the README on a copy of examples/numerical_debug_task (2 fake iterations)
-demo: image
+demo: sandbox-image
 	rm -rf $(DEMO_DIR) && mkdir -p $(dir $(DEMO_DIR)) && cp -r examples/numerical_debug_task $(DEMO_DIR)
 	$(HARNESSGYM) run --task task.md --workspace $(DEMO_DIR) --iterations 2 \
 		--attempt-timeout 10s --build-timeout 10s --runner fake
@@ -65,7 +71,7 @@ demo: image
 
 ## demo-optimize: optimization mode offline on a copy of examples/c_kernel_optimization_task: the baseline
 ## score, iteration 1 (faster), iteration 2 (slower), and the best workspace restored and scored again
-demo-optimize: image
+demo-optimize: sandbox-image
 	rm -rf $(DEMO_OPT_DIR) && mkdir -p $(dir $(DEMO_OPT_DIR)) && cp -r examples/c_kernel_optimization_task $(DEMO_OPT_DIR)
 	$(HARNESSGYM) run --task task.md --workspace $(DEMO_OPT_DIR) --iterations 2 \
 		--attempt-timeout 1m --build-timeout 1m --runner fake --optimization-mode \
@@ -74,7 +80,7 @@ demo-optimize: image
 
 ## demo-compare: a compare offline (examples/compare_walkthrough): 3 plain and 3 harnessed trials of
 ## examples/c_kernel_optimization_task with the fake runner, the verdict, and its HTML report
-demo-compare: image
+demo-compare: sandbox-image
 	rm -rf $(DEMO_CMP_DIR) && mkdir -p $(DEMO_CMP_DIR) && cp -r examples/c_kernel_optimization_task $(DEMO_CMP_DIR)/task
 	rm $(DEMO_CMP_DIR)/task/.fake_runner/attempt_*.sh
 	cp examples/compare_walkthrough/attempt.sh $(DEMO_CMP_DIR)/task/.fake_runner/attempt.sh

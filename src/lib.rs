@@ -18,6 +18,7 @@ pub mod hostfs;
 pub mod image;
 pub mod layer;
 pub mod mcp;
+pub mod model_server;
 pub mod orchestrator;
 pub mod output;
 pub mod process;

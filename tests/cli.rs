@@ -59,10 +59,29 @@ fn doctor_passes_on_this_machine_with_one_line_per_check() {
         "limits",
         "images",
         "container",
+        "helper",
+        "snapshots",
         "disk",
     ] {
         assert!(checks.contains(&check), "no `{check}` line in:\n{stdout}");
     }
+    let line = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l[4..].trim_start().starts_with(name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let snapshots = line("snapshots");
+    assert!(
+        snapshots.contains("[load, ") || snapshots.contains("[commit, "),
+        "the snapshot strategy and where it came from: {snapshots}"
+    );
+    let disk = line("disk limit");
+    assert!(
+        disk.contains("storage quota") || disk.contains("watchdog"),
+        "how --disk-limit is enforced: {disk}"
+    );
     assert!(
         stdout
             .lines()

@@ -526,8 +526,16 @@ d="$(printf 'dir\nwith\nnewlines')"
 mkdir "$d" && printf 'two\n' > "$d/f.txt"
 # The user's directory link `lib -> src`, replaced by a real directory with files.
 rm lib && mkdir lib && echo 'NEW = 2' > lib/new.py
+chmod 6755 kernel_ops.py && chmod 1777 lib
 mkfifo fifo
 python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('sock')"
+# Directories nested far past PATH_MAX (2,500 levels, 7,500 bytes of path).
+python3 -c "
+import os
+for _ in range(2500):
+    os.mkdir('dd'); os.chdir('dd')
+open('bottom.txt', 'w').write('deep')
+"
 "#
     );
     let build = r#"set -e
@@ -563,12 +571,38 @@ echo '{"status": "tooling_built"}' > "$HARNESSGYM_RESULT"
     // change lands as made, and nothing is written through the link into `src`.
     let lib = std::fs::symlink_metadata(host.ws.join("lib")).expect("lib");
     assert!(lib.is_dir(), "{lib:?}");
+    // Setuid, setgid and sticky bits never come back.
+    let mode = |rel: &str| {
+        std::fs::symlink_metadata(host.ws.join(rel))
+            .expect("mode")
+            .permissions()
+            .mode()
+    };
+    assert_eq!(mode("kernel_ops.py") & 0o7777, 0o755);
+    assert_eq!(mode("lib") & 0o7000, 0, "{:o}", mode("lib"));
     assert_eq!(host.read("lib/new.py"), "NEW = 2\n");
     assert!(!host.has("src/new.py"), "written through the user's link");
     assert_eq!(host.read("src/helper.py"), "HELPER = 1\n");
 
-    // Special files never land.
+    // Special files and paths too long to carry never land, and the capture says so.
     assert!(!host.has("fifo") && !host.has("sock"));
+    let deepest = tree(&host.ws)
+        .keys()
+        .map(|p| p.as_os_str().len())
+        .max()
+        .unwrap_or(0);
+    assert!(deepest < 4096, "a {deepest}-byte path landed");
+    let hits = limits(&host, &t, 1);
+    let left_out: Vec<&String> = hits
+        .iter()
+        .filter(|(phase, limit, _)| phase == "iteration-1" && limit == "refused")
+        .map(|(_, _, detail)| detail)
+        .collect();
+    assert!(
+        left_out.iter().any(|d| d.contains("2 special file")),
+        "{hits:?}"
+    );
+    assert!(left_out.iter().any(|d| d.contains("too long")), "{hits:?}");
 
     // `.harnessgym/tools -> /etc` from the build: refused on the way out, recorded.
     let meta = std::fs::symlink_metadata(host.ws.join(".harnessgym/tools")).expect("tools");
@@ -720,6 +754,9 @@ async fn a_python_startup_hook_in_the_agents_home_cannot_fake_the_score() {
     let attempt = format!(
         r#"set -e
 echo 7 > value.txt
+# What the best checkpoint carries goes through the same door when it is restored.
+ln -s /etc/passwd leak
+printf '#!/bin/sh\ntouch /tmp/pwned\n' > .git/hooks/post-checkout
 site=$(python3 -c 'import site; print(site.getusersitepackages())')
 mkdir -p "$site"
 cat > "$site/usercustomize.py" <<'EOF'
@@ -765,6 +802,11 @@ echo "hooks loaded: $(ls /tmp | grep loaded- | tr '\n' ' ')"
             .all(|p| !p.ends_with("usercustomize.py")),
         "the agent's home never reaches the host"
     );
+    let write_back = host.json(&t, "write_back.json");
+    assert_eq!(write_back["snapshot"], "best", "{write_back:#}");
+    let list = refused(&host, &t);
+    assert_refused(&list, "leak", "symlink_absolute");
+    assert_refused(&list, ".git/hooks/post-checkout", "protected");
     t.cleanup().await;
 }
 
@@ -846,8 +888,13 @@ async fn hostile_result_and_registry_files_are_recorded_not_silently_ignored() {
         "{}head -c 20M /dev/zero | tr '\\0' ' ' > .harnessgym/registry.json\n",
         replace("truncate -s 2G")
     );
+    // The attempt also floods its output past the 8 MiB capture cap.
+    let attempt = format!(
+        "head -c 12M /dev/zero | tr '\\0' x\n{}",
+        replace("ln -s /etc/passwd")
+    );
     let host = Host::demo(&[
-        (".fake_runner/attempt.sh", &replace("ln -s /etc/passwd")),
+        (".fake_runner/attempt.sh", &attempt),
         (".fake_runner/reflection.sh", &replace("mkfifo")),
         (".fake_runner/build.sh", &build),
     ]);
@@ -875,6 +922,10 @@ async fn hostile_result_and_registry_files_are_recorded_not_silently_ignored() {
             && detail.starts_with("registry.json refused")),
         "{hits:?}"
     );
+    assert!(has_limit(&hits, "attempt", "output"), "{hits:?}");
+    let stdout = std::fs::metadata(host.run_dir(&t).join("iterations/1/attempt.stdout.txt"))
+        .expect("attempt stdout");
+    assert!(stdout.len() <= 9 << 20, "{} bytes kept", stdout.len());
     // Refused content is a limit hit like any other: summary.json gathers them all.
     let summary = host.json(&t, "summary.json");
     let gathered: Vec<(&str, &str)> = summary["harnessgym"]["limits"]
@@ -930,37 +981,51 @@ async fn an_oom_kill_is_recorded_as_the_memory_limit() {
     t.cleanup().await;
 }
 
+/// Holds every process slot it can get, for good: forks children that sleep, and retries.
+const HOLD_PIDS: &str = "import os, time\nwhile True:\n    try:\n        if os.fork() == 0:\n            time.sleep(1000)\n            os._exit(0)\n    except OSError:\n        time.sleep(0.01)\n";
+
+/// Counts the processes of the container besides init, the keep-alive, itself and its parent
+/// (`timeout`), with shell builtins only (nothing that needs a fork).
+const COUNT_STRAYS: &str = r#"read -r keep rest < /proc/1/task/1/children
+n=0
+for d in /proc/[0-9]*; do p=${d#/proc/}; case "$p" in 1|"$keep"|"$$"|"$PPID") ;; *) n=$((n+1)) ;; esac; done
+echo "stray processes: $n"
+"#;
+
 #[tokio::test]
 async fn a_fork_bomb_is_held_at_the_pids_limit_and_recorded() {
     let t = TestRun::new("contain-forks").await;
-    // The attempt's bomb runs in its process group until the phase times out; the reflection's
-    // escapes the group with setsid and the phase exits 0 at once, leaving it to the sweep.
+    // The attempt's bomb runs in its process group until the phase ends. The reflection's
+    // holder escapes the group with setsid, takes every slot, and the phase exits 0 at once,
+    // leaving it to the sweep (which must work at the limit, against a process that forks
+    // again as soon as a slot frees).
     let attempt = "bomb() { bomb | bomb & }\nbomb\nsleep 60\n";
-    let reflection =
-        "setsid sh -c 'bomb() { bomb | bomb & }; bomb' < /dev/null > /dev/null 2>&1 &\nexit 0\n";
+    let reflection = r#"setsid python3 .fake_runner/hold.py < /dev/null > /dev/null 2>&1 &
+i=0
+while [ "$i" -lt 1000000 ]; do read -r c < /sys/fs/cgroup/pids/pids.current; [ "$c" -ge 64 ] && break; i=$((i+1)); done
+echo "at the limit: $c"
+"#;
     let host = Host::demo(&[
         (".fake_runner/attempt.sh", attempt),
         (".fake_runner/reflection.sh", reflection),
+        (".fake_runner/hold.py", HOLD_PIDS),
+        (".fake_runner/build.sh", COUNT_STRAYS),
     ]);
     let extra = ["--pids-limit", "64", "--attempt-timeout", "5s"];
     run_fake(&t, &host.ws, 1, &extra).await;
     host.check(&t);
     let hits = limits(&host, &t, 1);
     assert!(has_limit(&hits, "attempt", "pids"), "{hits:?}");
+    let seen = host.text(&t, "iterations/1/reflection.stdout.txt");
+    assert!(seen.contains("at the limit: 64"), "{seen}");
+    assert!(has_limit(&hits, "reflection", "pids"), "{hits:?}");
     assert!(has_limit(&hits, "reflection", "processes"), "{hits:?}");
-    // The build ran in the same container after both: nothing of the bombs was left to fork.
+    // The build ran in the same container after both: nothing of them was left.
+    let strays = host.text(&t, "iterations/1/build.stdout.txt");
+    assert!(strays.contains("stray processes: 0"), "{strays}");
     assert!(
         !has_limit(&hits, "build", "pids") && !has_limit(&hits, "build", "processes"),
         "a bomb outlived its phase: {hits:?}"
-    );
-    let result = host.json(&t, "iterations/1/result.json");
-    assert_eq!(
-        result["phases"]["attempt"]["status"], "timeout",
-        "{result:#}"
-    );
-    assert_eq!(
-        result["phases"]["build"]["status"], "completed",
-        "{result:#}"
     );
     t.cleanup().await;
 }
@@ -1133,8 +1198,8 @@ async fn a_task_file_that_links_out_of_the_workspace_is_not_read() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let first = stderr.lines().next().unwrap_or_default();
     assert!(
-        first.contains("task.md") && first.contains("outside the workspace"),
-        "{stderr}"
+        first.contains("task.md") && stderr.contains("outside the workspace"),
+        "one line naming the task file, its cause saying why: {stderr}"
     );
     let leaked = tree(&host.ws).into_iter().any(|(_, node)| match node {
         Node::File(_, bytes) => String::from_utf8_lossy(&bytes).contains(&host.canary),
@@ -1145,21 +1210,22 @@ async fn a_task_file_that_links_out_of_the_workspace_is_not_read() {
     t.cleanup().await;
 }
 
-/// Ten thousand refused links in the task files, and as many in the bundle: every one is
-/// refused and counted, the reports stay bounded, and the rest of the write-back (the real fix)
+/// Ten thousand refused links in the task files, and 1,500 in the bundle: every one is refused
+/// and counted, the reports stay bounded, and the rest of the write-back (the real fix)
 /// completes.
 #[tokio::test]
 async fn a_flood_of_refused_links_is_counted_and_the_report_stays_bounded() {
     let t = TestRun::new("contain-flood").await;
-    let flood = |dir: &str| {
+    let flood = |dir: &str, n: u32| {
         format!(
-            "python3 -c \"import os; os.makedirs('{dir}', exist_ok=True); [os.symlink('/etc/passwd', f'{dir}/l{{i}}') for i in range(10000)]\"\n"
+            "python3 -c \"import os; os.makedirs('{dir}', exist_ok=True); [os.symlink('/etc/passwd', f'{dir}/l{{i}}') for i in range({n})]\"\n"
         )
     };
-    let attempt = format!("set -e\n{FIX_KERNEL}{}", flood("many"));
+    let attempt = format!("set -e\n{FIX_KERNEL}{}", flood("many", 10_000));
+    // Enough to pass the bound of 1,000 listed refusals, and cheaper than 10,000 again.
     let build = format!(
         "set -e\n{}echo '{{\"status\": \"tooling_built\"}}' > \"$HARNESSGYM_RESULT\"\n",
-        flood(".harnessgym/tools")
+        flood(".harnessgym/tools", 1_500)
     );
     let host = Host::demo(&[
         (".fake_runner/attempt.sh", &attempt),
@@ -1205,7 +1271,7 @@ async fn a_flood_of_refused_links_is_counted_and_the_report_stays_bounded() {
         "{} bundle refusals listed",
         bundle.len()
     );
-    let unlisted = 10_000 - (bundle.len() - 1);
+    let unlisted = 1_500 - (bundle.len() - 1);
     assert!(
         bundle
             .iter()

@@ -359,9 +359,14 @@ async fn sequences(strategy: Strategy, name: &str, seed: u64, steps: u32, reset_
             .await
             .expect("capture");
         session.remove().await.expect("remove");
-        let Capture::Taken(snapshot) = captured else {
+        let Capture::Taken(snapshot, left_out) = captured else {
             panic!("no limit was set");
         };
+        assert_eq!(
+            left_out,
+            Default::default(),
+            "step {step}: the model makes nothing a capture leaves out"
+        );
         assert!(
             snapshot.depth() <= 3,
             "step {step}: depth {}",

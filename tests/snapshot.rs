@@ -51,7 +51,7 @@ async fn layer(
         .expect("capture");
     session.remove().await.expect("remove");
     match capture {
-        Capture::Taken(snapshot) => snapshot,
+        Capture::Taken(snapshot, _) => snapshot,
         Capture::TooLarge { .. } => panic!("no limit was set"),
     }
 }
@@ -257,6 +257,11 @@ async fn an_unchanged_workspace_reuses_its_baseline_layer() {
     let t = TestRun::new("snap-reuse").await;
     let host = tempfile::tempdir().expect("tempdir");
     write(host.path(), "task.md", "same content\n");
+    write(
+        host.path(),
+        ".harnessgym/registry.json",
+        "{\"updated\": 1}\n",
+    );
     let first_records = tempfile::tempdir().expect("tempdir");
     let second_records = tempfile::tempdir().expect("tempdir");
     let first = store(&t, first_records.path(), Strategy::Load)
@@ -290,8 +295,49 @@ async fn an_unchanged_workspace_reuses_its_baseline_layer() {
         layers(second.image_id().to_string()).await,
         "the same content gives the same layers (diff ids)"
     );
-    let again = common::TestRun::adopt(&t, &format!("{}-again", t.run));
-    again.cleanup().await;
+    // A run rewrites `.harnessgym/` before packing: the task files keep their own layer.
+    write(
+        host.path(),
+        ".harnessgym/registry.json",
+        "{\"updated\": 2, \"more\": 1}\n",
+    );
+    let third_records = tempfile::tempdir().expect("tempdir");
+    let third = SnapshotStore::new(
+        t.engine.clone(),
+        format!("{}-third", t.run),
+        third_records.path().to_path_buf(),
+        Strategy::Load,
+    )
+    .baseline(common::BASE, host.path(), Path::new(BIN))
+    .await
+    .expect("third baseline");
+    let (before, after) = (
+        layers(second.image_id().to_string()).await,
+        layers(third.image_id().to_string()).await,
+    );
+    let base = layers(common::BASE.to_string()).await;
+    assert_eq!(
+        after.len(),
+        base.len() + 3,
+        "base, helper, task files, harness: {after:?}"
+    );
+    assert_eq!(before.len(), after.len(), "{before:?} {after:?}");
+    let n = after.len();
+    assert_eq!(
+        before[..n - 1],
+        after[..n - 1],
+        "a changed .harnessgym/ leaves the task files' layer as it was"
+    );
+    assert_ne!(
+        before[n - 1],
+        after[n - 1],
+        "the harness layer holds the change"
+    );
+    for run in ["again", "third"] {
+        common::TestRun::adopt(&t, &format!("{}-{run}", t.run))
+            .cleanup()
+            .await;
+    }
     t.cleanup().await;
 }
 

@@ -48,10 +48,9 @@ fn missing_required_flags_are_named() {
 ----- stdout -----
 ----- stderr -----
 harnessgym: error: the following required arguments were not provided:
-  --runner <RUNNER>
   <--task <PATH>|--task-text <TEXT>>
 
-Usage: harnessgym run --runner <RUNNER> --workspace <DIR> <--task <PATH>|--task-text <TEXT>>
+Usage: harnessgym run --workspace <DIR> <--task <PATH>|--task-text <TEXT>>
 
   hint: see `harnessgym run --help` for every flag and its values
 ",
@@ -71,7 +70,9 @@ fn an_invalid_runner_lists_the_valid_ones() {
 ----- stdout -----
 ----- stderr -----
 harnessgym: error: invalid value 'codex' for '--runner <RUNNER>'
-  [possible values: fake]
+  [possible values: exec, claude, fake, custom, tui-goal]
+
+  tip: a similar value exists: 'claude'
 
   hint: see `harnessgym run --help` for every flag and its values
 ",
@@ -172,9 +173,8 @@ harnessgym: error: the following required arguments were not provided:
   --task <PATH>
   --workspace-template <DIR>
   --output-dir <DIR>
-  --runner <RUNNER>
 
-Usage: harnessgym compare --task <PATH> --workspace-template <DIR> --output-dir <DIR> --runner <RUNNER>
+Usage: harnessgym compare --task <PATH> --workspace-template <DIR> --output-dir <DIR>
 
   hint: see `harnessgym compare --help` for every flag and its values
 ",

@@ -457,7 +457,7 @@ async fn capture_once(kept: &Kept, bytes: u64) -> BenchResult<(Duration, u64, Du
             .await
             .ctx("capture")?;
         let took = started.elapsed();
-        let Capture::Taken(snapshot) = capture else {
+        let Capture::Taken(snapshot, _) = capture else {
             return Err("capture: refused without a limit".to_string());
         };
         let record = kept.records.join("bench-capture.json");

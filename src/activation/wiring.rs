@@ -2,7 +2,9 @@
 //!
 //! - `.codex/config.toml`: the block between [`BEGIN_MARKER`] and [`END_MARKER`] is replaced
 //!   (other content kept; the block is removed when no server is active). Each active server is
-//!   launched through the in-container helper, `harnessgym mcp-proxy ... -- <command> <args>`,
+//!   launched through the in-container helper, `harnessgym mcp-bridge ... -- <command> <args>`
+//!   (the reference's proxy spoke Content-Length; Codex speaks newline-delimited JSON to MCP
+//!   servers, and through a Content-Length proxy its tools never work),
 //!   with `tool_timeout_sec = tool + 5` and `HARNESSGYM_WORKSPACE` in its environment (fix of
 //!   §14.7). The tables are written by the `toml` crate, keys in the reference's order; the
 //!   reference JSON-quoted its strings, which is not valid TOML for every string (`DEL`, an
@@ -117,7 +119,7 @@ struct CodexServer<'a> {
     env: CodexEnv,
 }
 
-/// The environment Codex gives the proxy.
+/// The environment Codex gives the bridge.
 #[derive(Debug, Serialize)]
 struct CodexEnv {
     #[serde(rename = "HARNESSGYM_WORKSPACE")]
@@ -157,7 +159,7 @@ pub fn codex_block(
             let table = CodexServer {
                 command: helper.helper_binary,
                 args: helper_args(
-                    "mcp-proxy",
+                    "mcp-bridge",
                     server,
                     helper,
                     server.command.clone(),

@@ -53,7 +53,7 @@ fn the_codex_block_renders_every_key() {
 
 [mcp_servers.ir-tools]
 command = "/opt/harnessgym/bin/harnessgym"
-args = ["mcp-proxy", "--server-name", "ir-tools", "--response-timeout", "77", "--cwd", "/workspace", "--telemetry-path", "/workspace/.harnessgym/runs/r1/iterations/2/mcp_calls.jsonl", "--run-id", "r1", "--iteration", "2", "--", "python3", ".harnessgym/mcp/ir/server.py", "-q"]
+args = ["mcp-bridge", "--server-name", "ir-tools", "--response-timeout", "77", "--cwd", "/workspace", "--telemetry-path", "/workspace/.harnessgym/runs/r1/iterations/2/mcp_calls.jsonl", "--run-id", "r1", "--iteration", "2", "--", "python3", ".harnessgym/mcp/ir/server.py", "-q"]
 cwd = "/workspace"
 startup_timeout_sec = 11
 tool_timeout_sec = 82
@@ -67,7 +67,7 @@ HARNESSGYM_WORKSPACE = "/workspace"
     assert_eq!(block, expected);
     // The §11 test_activation assertions.
     for needle in [
-        "mcp-proxy",
+        "mcp-bridge",
         "ir-tools",
         "\"77\"",
         "tool_timeout_sec = 82",

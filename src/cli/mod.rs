@@ -58,8 +58,9 @@ pub enum Command {
     Snapshot(SnapshotCommand),
     /// Remove containers, volumes and snapshot images left by harnessgym processes that are gone.
     Gc(GcArgs),
-    /// Check that this machine can run harnessgym: engine, limits, images, disk.
-    Doctor,
+    /// Check that this machine can run harnessgym: engine, limits, images, disk (and, with
+    /// `--runner`, the agent's image, CLI and credentials).
+    Doctor(DoctorArgs),
     /// List the runs and compares of a workspace (id, date, runner, iterations, status, best
     /// score).
     Runs(RunsArgs),
@@ -73,6 +74,39 @@ pub enum Command {
     /// Commands the host runs inside containers (not for direct use).
     #[command(subcommand, hide = true)]
     Internal(InternalCommand),
+}
+
+/// `harnessgym doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Also check what this runner needs: its image, its CLI in that image (`<bin> --version` in
+    /// a throwaway container), an API key or credentials file.
+    #[arg(long, value_enum, value_name = "RUNNER")]
+    pub runner: Option<RunnerChoice>,
+
+    /// The session image to check (default: the runner's).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// The Codex executable in the image.
+    #[arg(long, value_name = "BIN", default_value = "codex")]
+    pub codex_bin: String,
+
+    /// The Claude Code executable in the image.
+    #[arg(long, value_name = "BIN", default_value = "claude")]
+    pub claude_bin: String,
+
+    /// The custom agent's description (`--runner custom`).
+    #[arg(long, value_name = "FILE")]
+    pub runner_config: Option<PathBuf>,
+
+    /// A variable the run would pass by name (repeatable; default: the runner's API keys).
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Vec<String>,
+
+    /// A credentials file the run would mount (repeatable), `PATH[:CONTAINER_PATH]`.
+    #[arg(long, value_name = "PATH[:CONTAINER_PATH]")]
+    pub credentials_file: Vec<String>,
 }
 
 /// `harnessgym image ...`.
@@ -169,4 +203,7 @@ pub enum InternalCommand {
     Layer(crate::layer::LayerArgs),
     /// Apply the layer tar on stdin to a directory (refuses outside a container).
     ApplyLayer(crate::layer::ApplyLayerArgs),
+    /// Answer the Anthropic Messages and OpenAI Responses APIs from a script, on loopback (a
+    /// test instrument for the real agent CLIs).
+    ModelServer(crate::model_server::ModelServerArgs),
 }

@@ -1,7 +1,6 @@
-//! `harnessgym run` flags: the reference's (§1.1, same names and defaults) plus container flags.
-//!
-//! Real-runner flags arrive with their runners; until then they are not accepted, so no flag is
-//! silently ignored.
+//! `harnessgym run` flags: the reference's (§1.1, same names and defaults) plus container flags,
+//! `--codex-extra-arg`, the custom runner's `--runner-config`, and how credentials reach the
+//! agent (`--env NAME`, `--credentials-file`).
 //!
 //! Duration flags take a value that starts with `-` (`allow_hyphen_values`), so `-5s` reaches the
 //! duration parser and is refused as negative instead of being read as an unknown flag.
@@ -25,8 +24,16 @@ fn parse_schedule(text: &str) -> Result<Schedule, String> {
 /// Which agent backend runs the sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RunnerChoice {
+    /// Codex: `codex exec` / `codex exec resume` in the `harnessgym/codex` image.
+    Exec,
+    /// Claude Code: `claude -p --output-format json` / `--resume` in the `harnessgym/claude` image.
+    Claude,
     /// Deterministic offline runner (reference §7.4): the demo on `examples/numerical_debug_task`.
     Fake,
+    /// Any agent CLI, described by `--runner-config agent.toml`.
+    Custom,
+    /// Experimental: interactive Codex driven through a terminal, one fresh session per attempt.
+    TuiGoal,
 }
 
 /// What the next attempt starts from.
@@ -85,8 +92,54 @@ pub struct RunArgs {
     pub reflection_timeout: Option<Duration>,
 
     /// Agent backend.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, default_value = "exec")]
     pub runner: RunnerChoice,
+
+    /// The Codex executable inside the image (`exec`, `tui-goal`).
+    #[arg(long, value_name = "BIN", default_value = "codex")]
+    pub codex_bin: String,
+
+    /// An extra argument for `codex exec` (and the TUI), before the MCP overrides (repeatable), e.g.
+    /// `--codex-extra-arg=-c --codex-extra-arg='model="o3"'`.
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub codex_extra_arg: Vec<String>,
+
+    /// The Claude Code executable inside the image (`claude`).
+    #[arg(long, value_name = "BIN", default_value = "claude")]
+    pub claude_bin: String,
+
+    /// Passed to Claude Code as `--model`.
+    #[arg(long, value_name = "MODEL")]
+    pub claude_model: Option<String>,
+
+    /// Passed to Claude Code as `--permission-mode` (an empty value passes none).
+    #[arg(long, value_name = "MODE", default_value = "bypassPermissions")]
+    pub claude_permission_mode: String,
+
+    /// Passed to Claude Code as `--max-budget-usd`.
+    #[arg(long, value_name = "USD")]
+    pub claude_max_budget_usd: Option<f64>,
+
+    /// A raw extra argument for Claude Code, after the budget flag (repeatable).
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub claude_extra_arg: Vec<String>,
+
+    /// The custom agent's description (`--runner custom`), a TOML file.
+    #[arg(long, value_name = "FILE")]
+    pub runner_config: Option<PathBuf>,
+
+    /// An environment variable passed by name to the agent (repeatable; its value is read here
+    /// and never recorded). Default: the runner's API keys that are set (`ANTHROPIC_API_KEY`,
+    /// `ANTHROPIC_AUTH_TOKEN`, `CLAUDE_CODE_OAUTH_TOKEN` for claude; `OPENAI_API_KEY`,
+    /// `CODEX_API_KEY` for exec).
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Vec<String>,
+
+    /// A credentials file mounted read-only into each session (repeatable), e.g.
+    /// `~/.codex/auth.json`; a file under your home goes to the same place under the agent's
+    /// home unless `:CONTAINER_PATH` says otherwise.
+    #[arg(long, value_name = "PATH[:CONTAINER_PATH]")]
+    pub credentials_file: Vec<String>,
 
     /// Run id (default: `YYYYMMDDTHHMMSSZ-<8 hex>`, UTC).
     #[arg(long, value_name = "ID")]
@@ -153,7 +206,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_restore_best: bool,
 
-    /// Image the sessions run in (default: harnessgym/base:latest).
+    /// Image the sessions run in (default: `harnessgym/codex:latest` for exec,
+    /// `harnessgym/claude:latest` for claude, else the custom agent's or `harnessgym/base:latest`).
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
 
@@ -169,7 +223,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub pids_limit: i64,
 
-    /// Container network for agent sessions (default: `none` for the fake runner).
+    /// Container network for agent sessions (default: `bridge` for exec and claude and a custom
+    /// agent that needs one, else `none`; qualification and scoring always run without one).
     #[arg(long, value_name = "MODE")]
     pub network: Option<String>,
 

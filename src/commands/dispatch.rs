@@ -39,7 +39,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Image(command) => image::run(&ctx, command).await,
         Command::Snapshot(command) => snapshot::run(&ctx, command).await,
         Command::Gc(args) => gc::run(&ctx, args).await,
-        Command::Doctor => doctor::run(&ctx).await,
+        Command::Doctor(args) => doctor::run(&ctx, args).await,
         Command::Mcp(command) => mcp::run(&ctx, command).await,
         Command::Internal(InternalCommand::Activate(args)) => crate::activation::run_internal(args)
             .await
@@ -59,6 +59,11 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Command::Internal(InternalCommand::ApplyLayer(args)) => {
             crate::layer::run_apply_layer(&args).map_err(Into::into)
+        }
+        Command::Internal(InternalCommand::ModelServer(args)) => {
+            crate::model_server::run(args, ctx.token.clone())
+                .await
+                .map_err(Into::into)
         }
         Command::Run(args) => run::run(&ctx, *args).await,
         Command::Compare(args) => compare::run(&ctx, *args).await,
@@ -186,7 +191,7 @@ mod tests {
         let text = usage(&["harnessgym", "run", "--workspace", "w"]);
         assert!(
             text.starts_with(
-                "harnessgym: error: the following required arguments were not provided:\n  --runner <RUNNER>\n"
+                "harnessgym: error: the following required arguments were not provided:\n  <--task <PATH>|--task-text <TEXT>>\n"
             ),
             "{text}"
         );

@@ -1,13 +1,17 @@
 //! `harnessgym doctor`: can a run work on this machine? One line per check; exit 0 only if yes.
+//! With `--runner`, also the agent's image, CLI and credentials (`doctor_agent`).
 
 use std::path::Path;
 use std::time::Duration;
 
 use super::context::Context;
+use super::doctor_agent::Verdict;
 use super::error::CommandError;
+use crate::cli::DoctorArgs;
 use crate::exit;
 use crate::image::BASE_IMAGE;
-use crate::sandbox::{ContainerSpec, Engine, EngineInfo, ExecSpec, Role};
+use crate::sandbox::{ContainerSpec, Enforcement, Engine, EngineInfo, ExecSpec, Role};
+use crate::snapshot::Strategy;
 
 /// Below this much free space a run is likely to fail mid-way (snapshots are layers, but the
 /// base image, builds and agent caches add up).
@@ -39,7 +43,7 @@ impl Report {
 }
 
 /// Run every check and print one line each.
-pub async fn run(ctx: &Context) -> Result<u8, CommandError> {
+pub async fn run(ctx: &Context, args: DoctorArgs) -> Result<u8, CommandError> {
     let mut report = Report { worst: Status::Ok };
     let engine = match ctx.engine().await {
         Ok(engine) => engine,
@@ -56,12 +60,30 @@ pub async fn run(ctx: &Context) -> Result<u8, CommandError> {
         format!("reachable at {}", engine.host()),
     );
     let checks = async {
-        match engine.info().await {
-            Ok(info) => engine_lines(&mut report, &info),
-            Err(err) => report.line(Status::Fail, "engine info", err.to_string()),
-        }
-        image_line(&mut report, &engine).await;
+        let info = match engine.info().await {
+            Ok(info) => {
+                engine_lines(&mut report, &info);
+                Some(info)
+            }
+            Err(err) => {
+                report.line(Status::Fail, "engine info", err.to_string());
+                None
+            }
+        };
+        let base_ok = image_line(&mut report, &engine).await;
         probe_line(&mut report, &engine).await;
+        if let (Some(info), true) = (&info, base_ok) {
+            snapshot_line(&mut report, &engine, info).await;
+            disk_limit_line(&mut report, &engine, info).await;
+        }
+        helper_link_line(&mut report);
+        for (what, verdict) in super::doctor_agent::check(&engine, &args).await {
+            match verdict {
+                Verdict::Ok(text) => report.line(Status::Ok, what, text),
+                Verdict::Warn(text) => report.line(Status::Warn, what, text),
+                Verdict::Fail(text) => report.line(Status::Fail, what, text),
+            }
+        }
         Ok::<(), CommandError>(())
     };
     ctx.guarded(&engine, checks).await?;
@@ -120,22 +142,101 @@ fn engine_lines(report: &mut Report, info: &EngineInfo) {
     }
 }
 
-async fn image_line(report: &mut Report, engine: &Engine) {
+/// The base image's line; whether it is there.
+async fn image_line(report: &mut Report, engine: &Engine) -> bool {
     match engine.inspect_image(BASE_IMAGE).await {
-        Ok(Some(image)) => report.line(
+        Ok(Some(image)) => {
+            report.line(
+                Status::Ok,
+                "images",
+                format!(
+                    "{BASE_IMAGE} present ({:.0} MB)",
+                    image.size.unwrap_or(0) as f64 / 1e6
+                ),
+            );
+            true
+        }
+        Ok(None) => {
+            report.line(
+                Status::Fail,
+                "images",
+                format!("{BASE_IMAGE} is missing: run `harnessgym image build` (or `make image`)"),
+            );
+            false
+        }
+        Err(err) => {
+            report.line(Status::Fail, "images", err.to_string());
+            false
+        }
+    }
+}
+
+/// How snapshots become images on this engine (probed once, then remembered).
+async fn snapshot_line(report: &mut Report, engine: &Engine, info: &EngineInfo) {
+    match crate::snapshot::strategy::detect(engine, info, BASE_IMAGE).await {
+        Ok((strategy, source)) => {
+            let how = match strategy {
+                Strategy::Load => "by loading the layers harnessgym makes (cost what changed)",
+                Strategy::Commit => {
+                    "by commit (the engine refuses partial image archives); slower on large workspaces"
+                }
+            };
+            report.line(
+                Status::Ok,
+                "snapshots",
+                format!("{how} [{}, {}]", strategy.name(), source.name()),
+            );
+        }
+        Err(err) => report.line(Status::Fail, "snapshots", err.to_string()),
+    }
+}
+
+/// How `--disk-limit` is enforced here (probed once, then remembered).
+async fn disk_limit_line(report: &mut Report, engine: &Engine, info: &EngineInfo) {
+    match engine.disk_enforcement(info, BASE_IMAGE).await {
+        Ok((Enforcement::Quota, _)) => report.line(
             Status::Ok,
-            "images",
+            "disk limit",
+            "enforced by the engine's storage quota (writes past it fail)",
+        ),
+        Ok((Enforcement::Watchdog, _)) => report.line(
+            Status::Ok,
+            "disk limit",
             format!(
-                "{BASE_IMAGE} present ({:.0} MB)",
-                image.size.unwrap_or(0) as f64 / 1e6
+                "enforced by a watchdog (storage driver {} has no quota): a command that \
+                 writes past it is stopped within seconds",
+                info.storage_driver
             ),
         ),
-        Ok(None) => report.line(
-            Status::Fail,
-            "images",
-            format!("{BASE_IMAGE} is missing: run `harnessgym image build` (or `make image`)"),
+        Err(err) => report.line(Status::Fail, "disk limit", err.to_string()),
+    }
+}
+
+/// Whether the in-container helper is statically linked: only then it runs in any `--image`.
+fn helper_link_line(report: &mut Report) {
+    let Ok(path) = crate::snapshot::helper_binary() else {
+        return;
+    };
+    match crate::snapshot::is_static(&path) {
+        Some(true) => report.line(
+            Status::Ok,
+            "helper link",
+            format!("{} is static: it runs in any --image", path.display()),
         ),
-        Err(err) => report.line(Status::Fail, "images", err.to_string()),
+        Some(false) => report.line(
+            Status::Warn,
+            "helper link",
+            format!(
+                "{} is dynamically linked: a --image with an older glibc or musl needs the \
+                 static build of `make build` (or HARNESSGYM_HELPER_BINARY)",
+                path.display()
+            ),
+        ),
+        None => report.line(
+            Status::Warn,
+            "helper link",
+            format!("cannot read {}", path.display()),
+        ),
     }
 }
 

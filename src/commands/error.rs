@@ -17,6 +17,9 @@ pub enum CommandError {
     /// In-container activation failed.
     #[error(transparent)]
     Activation(#[from] crate::activation::ActivationError),
+    /// The scripted model server failed.
+    #[error(transparent)]
+    ModelServer(#[from] crate::model_server::ModelServerError),
     /// A run failed.
     #[error(transparent)]
     Run(#[from] crate::orchestrator::RunError),
@@ -64,6 +67,7 @@ impl Diagnose for CommandError {
             CommandError::Activation(err) => err.exit_code(),
             CommandError::Layer(err) => err.exit_code(),
             CommandError::Report(err) => err.exit_code(),
+            CommandError::ModelServer(err) => err.exit_code(),
             CommandError::Interrupted => exit::INTERRUPTED,
             CommandError::NoSnapshot { .. } => exit::USAGE,
             CommandError::Runtime(_) | CommandError::Internal { .. } => exit::FAILURE,

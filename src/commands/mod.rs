@@ -4,6 +4,7 @@ mod compare;
 mod context;
 mod dispatch;
 mod doctor;
+mod doctor_agent;
 mod error;
 mod gc;
 mod image;

@@ -109,7 +109,7 @@ async fn with_bundle(
     .await;
     container.remove().await?;
     match made? {
-        Capture::Taken(snapshot) => Ok(snapshot),
+        Capture::Taken(snapshot, _) => Ok(snapshot),
         Capture::TooLarge { limit } => Err(CompareError::Io {
             action: "capture the bundle (over the limit) of",
             path: bundle.source.clone(),

@@ -220,6 +220,12 @@ fn replace_non_finite_tokens(text: &str) -> String {
 }
 
 /// Writes `bytes` to a temporary file beside `path`, fsyncs it, renames it over `path`, then fsyncs
+/// the directory (parents created as for [`write_json_atomic`]).
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), JsonError> {
+    write_atomic(path, bytes)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, fsyncs it, renames it over `path`, then fsyncs
 /// the directory.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), JsonError> {
     let dir = match path.parent() {

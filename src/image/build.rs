@@ -3,7 +3,9 @@
 //!
 //! Order of preference for a missing `FROM` image: an already bootstrapped root filesystem
 //! (when the Dockerfile takes `ARG BASE_IMAGE`), a pull, then a fresh bootstrap. The bootstrapped
-//! base already holds every package, so its builds run with network `none`.
+//! base already holds every package, so its builds run with network `none`; so do the builds of
+//! images made on one of ours (the agent images), whose only download — a pinned wheel
+//! ([`super::wheel`]) — happens on the host and travels in the build context.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -12,7 +14,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::bootstrap::{self, BootstrapOptions};
-use super::context::{self, ImageDir};
+use super::context::{self, ExtraFile, ExtraSource, ImageDir};
+use super::wheel::{self, AgentPin};
 use super::{EMBEDDED, ImageError};
 use crate::progress::Step;
 use crate::sandbox::{BuildRequest, Engine, SandboxError};
@@ -152,6 +155,15 @@ async fn build_one(
             built: false,
         });
     }
+    let extras = match wheel::load_pin(&image.dir).map_err(|source| ImageError::Wheel {
+        name: image.name.clone(),
+        source: Box::new(source),
+    })? {
+        Some(pin) => wheel_context(engine, &image.name, &base.image, &pin).await?,
+        None => Vec::new(),
+    };
+    // Our own images carry every package already: building on them needs no network.
+    let offline = bootstrapped.is_some() || is_ours(&base.image);
     let request = BuildRequest {
         tag: tags.content.clone(),
         build_args: args.into_iter().collect(),
@@ -162,18 +174,12 @@ async fn build_one(
                 hash.full().to_string(),
             ),
         ]),
-        // A bootstrapped base has every package already: keep the build offline.
-        network: if bootstrapped.is_some() {
-            "none"
-        } else {
-            "default"
-        }
-        .to_string(),
+        network: if offline { "none" } else { "default" }.to_string(),
     };
     let step = Step::start(format!("building {}", tags.content), options.quiet);
     let dir = image.dir.clone();
     let produce = move |writer: &mut crate::sandbox::ChannelWriter| {
-        context::write_context_tar(&dir, writer)
+        context::write_context_tar_with(&dir, &extras, writer)
             .map(|_| ())
             .map_err(|source| SandboxError::HostIo {
                 action: "pack the build context",
@@ -194,6 +200,47 @@ async fn build_one(
         id,
         built: true,
     })
+}
+
+/// Whether `image` is one harnessgym builds (`harnessgym/<name>...`).
+fn is_ours(image: &str) -> bool {
+    image.starts_with(&format!("{}/", context::REPOSITORY_PREFIX))
+}
+
+/// The pinned wheel for the base image's architecture, fetched and checked, as context files.
+async fn wheel_context(
+    engine: &Engine,
+    name: &str,
+    base: &str,
+    pin: &AgentPin,
+) -> Result<Vec<ExtraFile>, ImageError> {
+    let wheel_err = |source| ImageError::Wheel {
+        name: name.to_string(),
+        source: Box::new(source),
+    };
+    let arch = engine
+        .inspect_image(base)
+        .await?
+        .and_then(|i| i.architecture)
+        .unwrap_or_else(|| "amd64".to_string());
+    let pinned = pin.wheel_for(&arch).map_err(wheel_err)?.clone();
+    let cache = wheel::cache_dir();
+    let fetch_pin = pin.clone();
+    let fetch_wheel = pinned.clone();
+    let path = tokio::task::spawn_blocking(move || wheel::fetch(&fetch_pin, &fetch_wheel, &cache))
+        .await
+        .map_err(|join| ImageError::Embedded(std::io::Error::other(join.to_string())))?
+        .map_err(wheel_err)?;
+    Ok(vec![
+        ExtraFile {
+            name: wheel::CONTEXT_WHEEL.to_string(),
+            source: ExtraSource::Path(path),
+        },
+        ExtraFile {
+            name: wheel::CONTEXT_WHEEL_INFO.to_string(),
+            source: ExtraSource::Bytes(pin.context_info(&pinned).into_bytes()),
+        },
+    ])
 }
 
 /// The local id of `from`, making it available first; `Some(rootfs)` when a bootstrapped root

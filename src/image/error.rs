@@ -52,6 +52,15 @@ pub enum ImageError {
         #[source]
         source: Box<SandboxError>,
     },
+    /// The pinned agent wheel could not be fetched or did not match its pin.
+    #[error("failed to get the pinned agent wheel of `{name}`")]
+    Wheel {
+        /// Image name.
+        name: String,
+        /// What went wrong.
+        #[source]
+        source: Box<super::wheel::WheelError>,
+    },
     /// Creating the root filesystem failed.
     #[error("failed to create the Debian root filesystem")]
     Bootstrap(#[source] BootstrapError),
@@ -73,6 +82,7 @@ impl Diagnose for ImageError {
     fn hint(&self) -> Option<String> {
         match self {
             ImageError::Bootstrap(err) => err.hint(),
+            ImageError::Wheel { source, .. } => source.hint(),
             ImageError::BaseUnavailable { .. } => Some(
                 "pull it when a registry is reachable, or declare `ARG BASE_IMAGE` before `FROM ${BASE_IMAGE}` so `harnessgym image bootstrap` can stand in".into(),
             ),

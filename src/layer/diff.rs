@@ -17,8 +17,9 @@
 //! - **Hard links.** A regular file whose inode was already written is a hardlink entry to the
 //!   first path written.
 //! - **Never carried:** sockets, FIFOs and devices (counted, and a whiteout if they replaced a
-//!   carried entry), names starting with `.wh.` (the engine would read them as markers), the
-//!   contents of mount points and of directories the walker may not read.
+//!   carried entry), names starting with `.wh.` (the engine would read them as markers), paths
+//!   longer than [`super::manifest::MAX_PATH_BYTES`] (counted), the contents of mount points and
+//!   of directories the walker may not read.
 //! - **Format.** GNU tar, long and non-UTF-8 names and link targets kept byte for byte, numeric
 //!   owner only, mode `& 0o7777`, mtime in whole seconds. Entries depth first, a directory
 //!   before its contents, its opaque marker first, then the rest in byte order of their tar
@@ -66,6 +67,9 @@ pub struct LayerStats {
     pub skipped_special: u64,
     /// Entries named `.wh.*` left out (with what is below them).
     pub skipped_reserved: u64,
+    /// Entries whose path is longer than [`super::manifest::MAX_PATH_BYTES`] left out (with
+    /// what is below them).
+    pub skipped_long: u64,
     /// Directories anywhere in the tree, and changed files, that the walker could not read and
     /// could not open up (someone else's): their contents are not in the layer.
     pub unreadable: u64,

@@ -7,7 +7,8 @@
 //!
 //! - **The walk** ([`Manifest::walk`]) never follows a symlink and never crosses into another
 //!   filesystem: a mount point is recorded as a directory whose contents are unknown
-//!   ([`Listing::OtherFilesystem`]). Directories the agent made unreadable to itself are opened
+//!   ([`Listing::OtherFilesystem`]). Entries deeper than [`MAX_PATH_BYTES`] are left out and
+//!   counted. Directories the agent made unreadable to itself are opened
 //!   up for the listing and their mode restored; others' unreadable directories are recorded
 //!   and not descended ([`Listing::Unreadable`]).
 //! - **Racy files.** Inode timestamps come from a clock that ticks every few milliseconds, so a
@@ -28,6 +29,13 @@ mod codec;
 #[cfg(test)]
 mod tests;
 mod walk;
+
+/// Longest path (relative to the root, in bytes) the walk records. Deeper entries are left out
+/// with everything below them and counted ([`Manifest::too_long`]): everything downstream (the
+/// layer's applier, the engine, the host's write-back under its own workspace path) works with
+/// whole paths, which the kernel caps at 4096 bytes, so an agent's directories nested past that
+/// would otherwise stop the walk, and the run. 3072 leaves 1024 bytes for the host's prefix.
+pub const MAX_PATH_BYTES: usize = 3072;
 
 /// Files whose ctime is this close to (or after) the start of a walk are [`EntryMeta::racy`].
 /// Linux stamps inodes from a clock that ticks at most every 10 ms; ten ticks leave room for a
@@ -127,6 +135,9 @@ pub(super) struct Node {
 pub struct Manifest {
     /// Never empty: the root comes first.
     nodes: Vec<Node>,
+    /// Entries the walk left out for a path longer than [`MAX_PATH_BYTES`] (not encoded: it
+    /// matters only to the walk that found them).
+    too_long: usize,
 }
 
 impl Manifest {
@@ -165,7 +176,12 @@ impl Manifest {
                 nodes[parent].end = nodes[parent].end.max(end);
             }
         }
-        Self { nodes }
+        Self { nodes, too_long: 0 }
+    }
+
+    /// Entries left out for a path longer than [`MAX_PATH_BYTES`], with what is below them.
+    pub fn too_long(&self) -> usize {
+        self.too_long
     }
 
     /// Number of entries, the root included.

@@ -87,6 +87,9 @@ pub struct PackFilter {
     /// A further exclusion (e.g. a compare template's), tried on every relative path; an
     /// excluded directory is not descended.
     pub exclude: Option<fn(&Path) -> bool>,
+    /// Root-relative paths left out (with what is below them), e.g. `.harnessgym` for a layer
+    /// of the task files alone.
+    pub skip: Vec<PathBuf>,
 }
 
 /// Counts of what [`pack_workspace`] wrote.
@@ -368,6 +371,7 @@ impl<W: Write> Packer<'_, W> {
         is_run_state(rel)
             || (self.filter.reference_exclusions && is_reference_excluded(rel))
             || self.filter.exclude.is_some_and(|exclude| exclude(rel))
+            || self.filter.skip.iter().any(|skipped| skipped == rel)
     }
 
     /// Packs each include with the directories above it, each directory once.

@@ -27,6 +27,9 @@ use crate::sandbox::extract::{
 use crate::sandbox::{Container, FileRead, SandboxError, WORKSPACE};
 use crate::session::{Session, SessionError};
 
+/// Registry metadata keys only harnessgym writes: its qualification verdicts.
+const VERDICT_KEYS: [&str; 3] = ["quarantined", "quarantine", "qualification"];
+
 /// Largest registry.json taken from a container.
 const REGISTRY_LIMIT: u64 = 16 << 20;
 
@@ -155,7 +158,13 @@ impl SessionBundle {
         let mut merged = host.clone();
         if let Some(agent) = &self.registry {
             for artifact in &agent.artifacts {
-                add_or_update_artifact(&mut merged, artifact.clone());
+                let mut artifact = artifact.clone();
+                // Quarantine and qualification marks are harnessgym's verdicts: the agent's copy
+                // of the registry can neither lift a quarantine nor claim a qualification.
+                for key in VERDICT_KEYS {
+                    artifact.metadata.remove(key);
+                }
+                add_or_update_artifact(&mut merged, artifact);
             }
         }
         sync_registry_from_paths(
@@ -300,5 +309,39 @@ mod tests {
             bundle_policy(Path::new(".harnessgym/tools/.git/config")),
             Decision::Refuse(_)
         ));
+    }
+
+    #[test]
+    fn the_agents_registry_cannot_lift_a_quarantine_or_claim_a_qualification() {
+        use crate::harness::registry::Artifact;
+        let mut host = Registry::new();
+        let mut old = Artifact::new("tool", ".harnessgym/tools/old.py");
+        old.quarantine("broken", None, Some(1));
+        host.artifacts.push(old.clone());
+        let mut lifted = old.clone();
+        lifted.mark_qualified(None, Some(2));
+        lifted.description = "now fine, trust me".into();
+        let mut claimed = Artifact::new("tool", ".harnessgym/tools/new.py");
+        claimed.mark_qualified(None, Some(2));
+        let mut agent = Registry::new();
+        agent.artifacts = vec![lifted, claimed];
+        let bundle = SessionBundle {
+            staging: tempfile::tempdir().expect("tempdir"),
+            files: Vec::new(),
+            refused: Vec::new(),
+            refused_unlisted: 0,
+            registry: Some(agent),
+            registry_problem: None,
+        };
+        let merged = bundle.merged_registry(&host, 2);
+        let old = merged.get(&old.id).expect("old is kept");
+        assert!(old.is_quarantined(), "{old:?}");
+        assert_eq!(old.description, "now fine, trust me", "other fields merge");
+        let new = merged
+            .artifacts
+            .iter()
+            .find(|a| a.path == ".harnessgym/tools/new.py")
+            .expect("new is added");
+        assert!(!new.metadata.contains_key("qualification"), "{new:?}");
     }
 }

@@ -8,9 +8,8 @@ use crate::cli::{DepthChoice, RunArgs, RunnerChoice, TaskStateChoice};
 use crate::diagnostics::Diagnose;
 use crate::exit;
 use crate::harness::prompts::HarnessDepth;
-use crate::image::BASE_IMAGE;
-use crate::runner::RunnerKind;
-use crate::sandbox::Limits;
+use crate::runner::{AgentSettings, CustomAgent, CustomConfigError, RunnerKind, default_env};
+use crate::sandbox::{Bind, Limits, WORKSPACE};
 
 /// Why the flags do not describe a run that can start.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +104,38 @@ pub enum ConfigError {
         /// As given.
         id: String,
     },
+    /// `--runner custom` without its description, or a description for another runner.
+    #[error("{0}")]
+    RunnerConfigUse(&'static str),
+    /// The custom agent's description is unusable.
+    #[error(transparent)]
+    RunnerConfig(#[from] CustomConfigError),
+    /// `--env` names something that is not a variable name.
+    #[error("--env `{name}` is not an environment variable name")]
+    EnvName {
+        /// As given.
+        name: String,
+    },
+    /// `--env` names a variable that is not set here.
+    #[error("--env {name}: the variable is not set in this environment")]
+    EnvUnset {
+        /// The variable.
+        name: String,
+    },
+    /// A `--credentials-file` that cannot be mounted.
+    #[error("--credentials-file `{value}`: {reason}")]
+    Credentials {
+        /// As given.
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A non-positive or non-finite budget.
+    #[error("--claude-max-budget-usd must be a positive number (got {value})")]
+    Budget {
+        /// As given.
+        value: f64,
+    },
 }
 
 impl Diagnose for ConfigError {
@@ -126,6 +157,15 @@ impl Diagnose for ConfigError {
                  the file a link points to, pass that file's own path to --task"
                     .into(),
             ),
+            ConfigError::EnvUnset { name } => Some(format!(
+                "export {name} before running, or leave --env {name} out"
+            )),
+            ConfigError::Credentials { .. } => Some(
+                "give an existing file, and `:/absolute/container/path` when it is not under your home".into(),
+            ),
+            ConfigError::RunnerConfig(_) | ConfigError::RunnerConfigUse(_) => {
+                Some("see `examples/custom_agent/agent.toml` for a complete description".into())
+            }
             _ => None,
         }
     }
@@ -152,7 +192,11 @@ impl TaskState {
 
 fn runner_kind(choice: RunnerChoice) -> RunnerKind {
     match choice {
+        RunnerChoice::Exec => RunnerKind::Exec,
+        RunnerChoice::Claude => RunnerKind::Claude,
         RunnerChoice::Fake => RunnerKind::Fake,
+        RunnerChoice::Custom => RunnerKind::Custom,
+        RunnerChoice::TuiGoal => RunnerKind::TuiGoal,
     }
 }
 
@@ -179,6 +223,10 @@ pub struct RunConfig {
     pub reflection_timeout: Duration,
     /// Backend.
     pub runner: RunnerKind,
+    /// What the agent runners need: binaries, flags, variables passed by name, custom agent.
+    pub agent: AgentSettings,
+    /// Credentials files mounted read-only into each session container.
+    pub credentials: Vec<Bind>,
     /// Reflect and build even after a verified solve.
     pub build_after_solve: bool,
     /// Stop target.
@@ -242,6 +290,24 @@ impl RunConfig {
             return Err(ConfigError::ZeroIterations);
         }
         let (task_text, task_path) = resolve_task(&args, cwd, &workspace)?;
+        let runner = runner_kind(args.runner);
+        let custom = custom_agent(runner, args.runner_config.as_deref(), cwd)?;
+        let image = args
+            .image
+            .clone()
+            .or_else(|| custom.as_ref().and_then(|c| c.image.clone()))
+            .unwrap_or_else(|| runner.default_image().to_string());
+        let needs_network = runner.needs_network() || custom.as_ref().is_some_and(|c| c.network);
+        let network = args
+            .network
+            .clone()
+            .unwrap_or_else(|| if needs_network { "bridge" } else { "none" }.to_string());
+        let agent = agent_settings(&args, runner, custom, &image)?;
+        let credentials = args
+            .credentials_file
+            .iter()
+            .map(|value| credentials_file(value, cwd))
+            .collect::<Result<Vec<_>, _>>()?;
         let run_id = match args.run_id {
             Some(id) => validate_run_id(id)?,
             None => crate::harness::time::make_run_id(),
@@ -264,7 +330,9 @@ impl RunConfig {
             attempt_timeouts: args.attempt_timeouts.map(|s| s.0).unwrap_or_default(),
             build_timeout: args.build_timeout,
             reflection_timeout: args.reflection_timeout.unwrap_or(args.build_timeout),
-            runner: runner_kind(args.runner),
+            runner,
+            agent,
+            credentials,
             build_after_solve: args.build_after_solve,
             stop_score: args.stop_score,
             score_key: args.score_key.clone(),
@@ -286,9 +354,9 @@ impl RunConfig {
             post_attempt_timeout: args.post_attempt_timeout,
             optimization_mode: args.optimization_mode,
             restore_best: !args.no_restore_best,
-            image: args.image.unwrap_or_else(|| BASE_IMAGE.to_string()),
+            image,
             limits: limits(args.cpus, &args.memory, args.pids_limit)?,
-            network: args.network.unwrap_or_else(|| "none".to_string()),
+            network,
             runtime: args.runtime.filter(|r| !r.trim().is_empty()),
             disk_limit: disk_limit(&args.disk_limit)?,
             protect: protect_patterns(&args.protect)?,
@@ -302,6 +370,146 @@ impl RunConfig {
     pub fn attempt_timeout_for(&self, iteration: u32) -> Duration {
         crate::duration::scheduled_timeout(&self.attempt_timeouts, self.attempt_timeout, iteration)
     }
+}
+
+/// The custom agent's description: required by `--runner custom`, refused by the others.
+fn custom_agent(
+    runner: RunnerKind,
+    path: Option<&Path>,
+    cwd: &Path,
+) -> Result<Option<CustomAgent>, ConfigError> {
+    match (runner, path) {
+        (RunnerKind::Custom, Some(path)) => Ok(Some(CustomAgent::load(&cwd.join(path))?)),
+        (RunnerKind::Custom, None) => Err(ConfigError::RunnerConfigUse(
+            "--runner custom needs --runner-config FILE",
+        )),
+        (_, Some(_)) => Err(ConfigError::RunnerConfigUse(
+            "--runner-config describes a custom agent: it needs --runner custom",
+        )),
+        (_, None) => Ok(None),
+    }
+}
+
+/// Whether `name` is a portable environment variable name.
+pub fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The variables passed by name: `--env` (each must be set here) else the runner's defaults,
+/// plus the custom agent's.
+fn env_names(
+    given: &[String],
+    runner: RunnerKind,
+    custom: Option<&CustomAgent>,
+) -> Result<Vec<String>, ConfigError> {
+    for name in given {
+        if !is_env_name(name) {
+            return Err(ConfigError::EnvName { name: name.clone() });
+        }
+        if std::env::var_os(name).is_none_or(|v| v.is_empty()) {
+            return Err(ConfigError::EnvUnset { name: name.clone() });
+        }
+    }
+    let mut names: Vec<String> = if given.is_empty() {
+        default_env(runner).iter().map(|n| n.to_string()).collect()
+    } else {
+        given.to_vec()
+    };
+    for name in custom.map(|c| c.env.as_slice()).unwrap_or_default() {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    Ok(names)
+}
+
+fn agent_settings(
+    args: &RunArgs,
+    runner: RunnerKind,
+    custom: Option<CustomAgent>,
+    image: &str,
+) -> Result<AgentSettings, ConfigError> {
+    if let Some(value) = args.claude_max_budget_usd
+        && !(value.is_finite() && value > 0.0)
+    {
+        return Err(ConfigError::Budget { value });
+    }
+    Ok(AgentSettings {
+        codex_bin: args.codex_bin.clone(),
+        codex_extra_args: args.codex_extra_arg.clone(),
+        claude_bin: args.claude_bin.clone(),
+        claude_model: args.claude_model.clone().filter(|m| !m.is_empty()),
+        claude_permission_mode: args.claude_permission_mode.clone(),
+        claude_max_budget_usd: args.claude_max_budget_usd,
+        claude_extra_args: args.claude_extra_arg.clone(),
+        env: env_names(&args.env, runner, custom.as_ref())?,
+        custom,
+        image: image.to_string(),
+    })
+}
+
+/// `PATH[:CONTAINER_PATH]` as a read-only mount. A file under the user's home goes to the same
+/// place under the agent's home (`/home/agent`) unless a container path is given.
+pub fn credentials_file(value: &str, cwd: &Path) -> Result<Bind, ConfigError> {
+    let bad = |reason: &str| ConfigError::Credentials {
+        value: value.to_string(),
+        reason: reason.to_string(),
+    };
+    let (host, container) = match value.split_once(':') {
+        Some((host, container)) => (host, Some(container)),
+        None => (value, None),
+    };
+    let host = expand_home(host);
+    let host = cwd
+        .join(host)
+        .canonicalize()
+        .map_err(|_| bad("no such file"))?;
+    let container = match container {
+        Some(path) => path.to_string(),
+        None => home_relative(&host)
+            .map(|rel| format!("/home/agent/{}", rel.display()))
+            .ok_or_else(|| {
+                bad("it is not under your home: say where it goes (PATH:CONTAINER_PATH)")
+            })?,
+    };
+    let path = Path::new(&container);
+    let clean = path.is_absolute()
+        && path
+            .components()
+            .all(|c| !matches!(c, std::path::Component::ParentDir));
+    if !clean {
+        return Err(bad("the container path must be absolute, without `..`"));
+    }
+    if path.starts_with(WORKSPACE) || path.starts_with("/opt/harnessgym") {
+        return Err(bad(
+            "the container path must stay out of /workspace (which is snapshotted) and /opt/harnessgym",
+        ));
+    }
+    Ok(Bind {
+        host,
+        container,
+        read_only: true,
+    })
+}
+
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+fn home_relative(path: &Path) -> Option<PathBuf> {
+    let home = PathBuf::from(std::env::var_os("HOME")?);
+    let home = home.canonicalize().unwrap_or(home);
+    path.strip_prefix(&home)
+        .ok()
+        .filter(|rel| !rel.as_os_str().is_empty())
+        .map(Path::to_path_buf)
 }
 
 fn resolve_task(
@@ -499,6 +707,62 @@ mod tests {
         let (text, real) = read_task(&ws_path.join("inside.md"), &ws_path).expect("inside");
         assert_eq!(text, "the task");
         assert_eq!(real, ws_path.join("real.md"));
+    }
+
+    #[test]
+    fn credentials_files_go_under_the_agents_home_or_where_they_are_told() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("auth.json");
+        std::fs::write(&file, "{}").expect("write");
+        let spec = format!("{}:/home/agent/.codex/auth.json", file.display());
+        let bind = credentials_file(&spec, Path::new("/")).expect("valid");
+        assert_eq!(bind.container, "/home/agent/.codex/auth.json");
+        assert!(bind.read_only);
+        for bad in [
+            format!("{}:relative/path", file.display()),
+            format!("{}:/workspace/auth.json", file.display()),
+            format!("{}:/home/agent/../etc/x", file.display()),
+            format!("{}/absent.json:/home/agent/x", dir.path().display()),
+        ] {
+            assert!(credentials_file(&bad, Path::new("/")).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn env_names_default_per_runner_and_are_checked() {
+        assert_eq!(
+            env_names(&[], RunnerKind::Claude, None).expect("defaults"),
+            [
+                "ANTHROPIC_API_KEY",
+                "ANTHROPIC_AUTH_TOKEN",
+                "CLAUDE_CODE_OAUTH_TOKEN"
+            ]
+        );
+        assert_eq!(
+            env_names(&[], RunnerKind::Exec, None).expect("defaults"),
+            ["OPENAI_API_KEY", "CODEX_API_KEY"]
+        );
+        assert!(
+            env_names(&[], RunnerKind::Fake, None)
+                .expect("none")
+                .is_empty()
+        );
+        assert!(matches!(
+            env_names(&["NOT-A-NAME".into()], RunnerKind::Exec, None),
+            Err(ConfigError::EnvName { .. })
+        ));
+        assert!(matches!(
+            env_names(
+                &["HARNESSGYM_SURELY_UNSET_VARIABLE".into()],
+                RunnerKind::Exec,
+                None
+            ),
+            Err(ConfigError::EnvUnset { .. })
+        ));
+        assert_eq!(
+            env_names(&["PATH".into()], RunnerKind::Exec, None).expect("set"),
+            ["PATH"]
+        );
     }
 
     #[test]

@@ -213,6 +213,7 @@ impl Loop<'_> {
         let line = self.display.start("  session container".to_string(), None);
         let mut spec = self.spec(i);
         spec.network = self.config.network.clone();
+        spec.binds = self.config.credentials.clone();
         let (container, base) = self.store.open_session(start, &spec).await?;
         let session = Session::new(container, start.image_id());
         bundle::push(&session, &self.config.workspace).await?;
@@ -236,14 +237,18 @@ impl Loop<'_> {
             .capture(session.container(), base, name, self.config.disk_limit)
             .await?;
         match outcome {
-            Capture::Taken(snapshot) => {
+            Capture::Taken(snapshot, left_out) => {
+                // Never carried to the host: recorded, not silently dropped.
+                result
+                    .record_limits(name, "refused", left_out.details())
+                    .map_err(|e| RunError::write("result.json", e))?;
                 let word = format!("{} paths changed", snapshot.own_changes().len());
                 self.display.finish(line, &word);
                 Ok(Some(snapshot))
             }
             Capture::TooLarge { limit } => {
                 let detail = format!(
-                    "the workspace changed by more than the disk limit ({limit} bytes): snapshot                      `{name}` refused, its state discarded"
+                    "the workspace changed by more than the disk limit ({limit} bytes): snapshot `{name}` refused, its state discarded"
                 );
                 result
                     .record_limit(name, "disk", &detail)
@@ -447,5 +452,6 @@ pub(super) fn phase_ctx<'s>(
         files: layout.phase_files(i, kind.name(), None),
         result_rel: layout.result_rel(i),
         timeout,
+        telemetry_rel: format!("{}/mcp_calls.jsonl", layout.iteration_rel(i)),
     }
 }

@@ -1,6 +1,6 @@
 //! The loop: attempt → reflect → build → qualify → replay, one session container per iteration
 //! (reference §2). It owns the state machine and nothing else: runners act through a
-//! [`crate::session::Session`], harness rules live in `crate::harness`, Docker in `crate::sandbox`.
+//! [`Session`](crate::session::Session), harness rules live in `crate::harness`, Docker in `crate::sandbox`.
 
 mod activation;
 mod bundle;

@@ -299,12 +299,9 @@ fn record_refusals(
         .iter()
         .map(|refused| format!("{}: {}", refused.path.display(), refused.reason))
         .chain((unlisted > 0).then(|| format!("{unlisted} more entries refused, not listed")));
-    for detail in details {
-        result
-            .record_limit("bundle", "refused", &detail)
-            .map_err(|e| RunError::write("result.json", e))?;
-    }
-    Ok(())
+    result
+        .record_limits("bundle", "refused", details)
+        .map_err(|e| RunError::write("result.json", e))
 }
 
 /// The gate's warnings (or its status) as the reasons a repair must address.

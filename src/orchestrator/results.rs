@@ -128,10 +128,26 @@ impl ResultFile {
         limit: &str,
         detail: &str,
     ) -> Result<(), ResultError> {
-        tracing::warn!("{phase}: {limit} limit: {detail}");
-        let entry = json!({"phase": phase, "limit": limit, "detail": detail});
+        self.record_limits(phase, limit, std::iter::once(detail.to_string()))
+    }
+
+    /// Record several hits of one limit at once (one write of the host copy, however many: a
+    /// flood of refusals must not cost a rewrite each).
+    pub fn record_limits(
+        &mut self,
+        phase: &str,
+        limit: &str,
+        details: impl IntoIterator<Item = String>,
+    ) -> Result<(), ResultError> {
         let mut limits = self.limits();
-        limits.push(entry);
+        let before = limits.len();
+        for detail in details {
+            tracing::warn!("{phase}: {limit} limit: {detail}");
+            limits.push(json!({"phase": phase, "limit": limit, "detail": detail}));
+        }
+        if limits.len() == before {
+            return Ok(());
+        }
         self.update(json!({ "limits": limits }))
     }
 

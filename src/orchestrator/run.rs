@@ -19,7 +19,7 @@ use crate::harness::reports::{
 };
 use crate::runner::Runner;
 use crate::sandbox::extract::{Decision, RefusalRecord, workspace_policy};
-use crate::sandbox::{DiskLimit, Enforcement, Engine};
+use crate::sandbox::{DiskLimit, Engine};
 use crate::snapshot::{Snapshot, SnapshotStore, strategy};
 
 /// The loop's state across iterations.
@@ -219,7 +219,7 @@ async fn run_locked(
         config,
         layout,
         store,
-        runner: Runner::new(config.runner),
+        runner: Runner::new(config.runner, &config.agent),
         display,
         last: baseline.clone(),
         baseline,
@@ -302,21 +302,7 @@ async fn disk_limit(
     let Some(bytes) = config.disk_limit else {
         return Ok(None);
     };
-    let mut facts = crate::sandbox::facts::load(&info.id);
-    let quota = match facts.storage_quota {
-        Some(known) => known,
-        None => {
-            let probed = engine.probe_storage_quota(&config.image).await?;
-            facts.storage_quota = Some(probed);
-            crate::sandbox::facts::save(&info.id, &facts);
-            probed
-        }
-    };
-    let enforcement = if quota {
-        Enforcement::Quota
-    } else {
-        Enforcement::Watchdog
-    };
+    let (enforcement, _) = engine.disk_enforcement(info, &config.image).await?;
     Ok(Some(DiskLimit { bytes, enforcement }))
 }
 

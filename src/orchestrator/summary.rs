@@ -42,12 +42,12 @@ pub fn run_config(config: &RunConfig, env: &RunEnvironment<'_>) -> Value {
         "build_timeout_seconds": seconds(config.build_timeout),
         "reflection_timeout_seconds": seconds(config.reflection_timeout),
         "runner": config.runner.name(),
-        "codex_bin": "codex",
-        "claude_bin": "claude",
-        "claude_model": null,
-        "claude_permission_mode": "bypassPermissions",
-        "claude_max_budget_usd": null,
-        "claude_extra_args": [],
+        "codex_bin": config.agent.codex_bin,
+        "claude_bin": config.agent.claude_bin,
+        "claude_model": config.agent.claude_model,
+        "claude_permission_mode": config.agent.claude_permission_mode,
+        "claude_max_budget_usd": config.agent.claude_max_budget_usd,
+        "claude_extra_args": config.agent.claude_extra_args,
         "build_after_solve": config.build_after_solve,
         "stop_score": config.stop_score,
         "score_key": config.score_key,
@@ -93,6 +93,23 @@ fn harnessgym_block(config: &RunConfig, env: &RunEnvironment<'_>) -> Value {
             "runtime": config.runtime,
             "snapshot_strategy": env.strategy.0.name(),
             "snapshot_strategy_source": env.strategy.1.name(),
+            "agent": agent_block(config),
+    })
+}
+
+/// What harnessgym adds about the agent: names and paths only, never a credential's value.
+fn agent_block(config: &RunConfig) -> Value {
+    let agent = &config.agent;
+    json!({
+        "codex_extra_args": agent.codex_extra_args,
+        "env": agent.env,
+        "credentials_files": config.credentials.iter().map(|b| json!({
+            "host_path": b.host.display().to_string(),
+            "container_path": b.container,
+            "read_only": b.read_only,
+        })).collect::<Vec<_>>(),
+        "runner_config": agent.custom.as_ref().map(|c| c.path.display().to_string()),
+        "custom_agent": agent.custom.as_ref().map(|c| c.name.clone()),
     })
 }
 

@@ -1,7 +1,6 @@
 //! Harness usage per iteration (reference §2.9): what the session had active, what it declared,
 //! what its outputs show, and what the iteration's own MCP telemetry file recorded (one file per
-//! iteration, lines filtered to this run and iteration: fix of §14.6). That file is kept on the
-//! host as `iterations/<i>/mcp_calls.jsonl`.
+//! iteration, lines filtered to this run and iteration: fix of §14.6).
 
 use std::path::Path;
 
@@ -37,15 +36,11 @@ impl Loop<'_> {
         let rel = format!("{}/mcp_calls.jsonl", self.layout.iteration_rel(i));
         let bytes = session.read(&rel).await?.unwrap_or_default();
         if !bytes.is_empty() {
-            // Kept on the host beside result.json (the session's copy dies with it): compare
-            // summarizes a trial's calls from these files.
-            let host = self.config.workspace.join(&rel);
-            tempfile::NamedTempFile::new_in(self.layout.iteration_dir(i))
-                .and_then(|mut temp| {
-                    std::io::Write::write_all(&mut temp, &bytes)?;
-                    temp.persist(&host).map(|_| ()).map_err(|e| e.error)
-                })
-                .map_err(|e| RunError::write("the iteration's mcp_calls.jsonl", e))?;
+            // The run folder on the host holds the iteration's calls too (the session's copy
+            // stays in its snapshot); run state is never written back, so this is the only copy.
+            let host = self.layout.iteration_dir(i).join("mcp_calls.jsonl");
+            crate::harness::json::write_bytes_atomic(&host, &bytes)
+                .map_err(|e| RunError::write("mcp_calls.jsonl", e))?;
         }
         let summary =
             summarize_contents(Path::new(&rel), &bytes, Some(&self.config.run_id), Some(i));

@@ -47,6 +47,31 @@ pub struct DiskLimit {
 }
 
 impl Engine {
+    /// How a disk limit is enforced on this engine: the answer remembered for its id, else a
+    /// probe with `image` (remembered). The flag says whether it was probed now.
+    pub async fn disk_enforcement(
+        &self,
+        info: &super::EngineInfo,
+        image: &str,
+    ) -> Result<(Enforcement, bool), SandboxError> {
+        let mut facts = super::facts::load(&info.id);
+        let (quota, probed) = match facts.storage_quota {
+            Some(known) => (known, false),
+            None => {
+                let quota = self.probe_storage_quota(image).await?;
+                facts.storage_quota = Some(quota);
+                super::facts::save(&info.id, &facts);
+                (quota, true)
+            }
+        };
+        let enforcement = if quota {
+            Enforcement::Quota
+        } else {
+            Enforcement::Watchdog
+        };
+        Ok((enforcement, probed))
+    }
+
     /// Whether containers of `image` can get a storage quota: creates (never starts) a
     /// container with one and removes it again.
     pub async fn probe_storage_quota(&self, image: &str) -> Result<bool, SandboxError> {

@@ -276,6 +276,17 @@ pub enum SandboxError {
         #[source]
         source: CallError,
     },
+    /// The sweep of a container's leftover processes never started (it was tried again and
+    /// again; the container is probably held at its process limit).
+    #[error(
+        "the leftover processes of container {id} could not be swept: the sweep did not start in {tries} tries"
+    )]
+    SweepFailed {
+        /// Container (short id).
+        id: String,
+        /// How many times it was tried.
+        tries: u32,
+    },
     /// The in-container helper failed to walk, capture or apply a workspace layer.
     #[error("the in-container helper failed in container {id} (exit {code:?}): {stderr}")]
     Walk {
@@ -334,6 +345,7 @@ impl Diagnose for SandboxError {
             | SandboxError::Extract { .. }
             | SandboxError::HostIo { .. }
             | SandboxError::Walk { .. }
+            | SandboxError::SweepFailed { .. }
             | SandboxError::BadLayer { .. }
             | SandboxError::ImageConfig { .. } => exit::FAILURE,
             SandboxError::ExecOutput { .. } => exit::FAILURE,

@@ -11,11 +11,13 @@
 //!    nothing else is running there);
 //! 3. if even that does not end the stream, the container is killed.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecResults};
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
 
 use super::container::Container;
 use super::deadline::{self, within};
@@ -48,6 +50,11 @@ pub struct ExecSpec {
     pub stderr: OutputSink,
     /// What is written to standard input, which is then closed.
     pub stdin: Option<ExecInput>,
+    /// Input sent while the command runs (keystrokes for a TTY program); standard input closes
+    /// when every sender is gone. Ignored when `stdin` is set.
+    pub stdin_feed: Option<StdinFeed>,
+    /// Run under a pseudo-terminal (120×40); its output arrives on the standard output sink.
+    pub tty: bool,
     /// Not watched by the disk watchdog (the watchdog's own probe).
     pub(crate) unwatched: bool,
 }
@@ -59,6 +66,25 @@ pub enum ExecInput {
     Bytes(Vec<u8>),
     /// A host file, streamed (e.g. an image layer).
     File(std::path::PathBuf),
+}
+
+/// The receiving end of input sent to a running command; see [`StdinFeed::channel`].
+#[derive(Debug, Clone)]
+pub struct StdinFeed(Arc<Mutex<Option<mpsc::UnboundedReceiver<Vec<u8>>>>>);
+
+impl StdinFeed {
+    /// A sender for the caller and the feed to put in an [`ExecSpec`] (used by one exec).
+    pub fn channel() -> (mpsc::UnboundedSender<Vec<u8>>, StdinFeed) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (tx, StdinFeed(Arc::new(Mutex::new(Some(rx)))))
+    }
+
+    fn take(&self) -> Option<mpsc::UnboundedReceiver<Vec<u8>>> {
+        match self.0.lock() {
+            Ok(mut guard) => guard.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        }
+    }
 }
 
 impl ExecSpec {
@@ -73,6 +99,8 @@ impl ExecSpec {
             stdout: OutputSink::memory(1 << 20),
             stderr: OutputSink::memory(1 << 20),
             stdin: None,
+            stdin_feed: None,
+            tty: false,
             unwatched: false,
         }
     }
@@ -140,15 +168,29 @@ impl Container {
         else {
             return Err(exec_err(super::error::CallError::Deadline(deadline::QUICK)));
         };
-        match spec.stdin.clone() {
-            Some(source) => {
+        let keys = spec.stdin_feed.as_ref().and_then(StdinFeed::take);
+        match (spec.stdin.clone(), keys) {
+            (Some(source), _) => {
                 tokio::spawn(async move {
                     // A command that exits without reading its input is not an error.
                     let _ = feed(&mut input, source).await;
                     let _ = input.shutdown().await;
                 });
             }
-            None => drop(input),
+            (None, Some(mut keys)) => {
+                tokio::spawn(async move {
+                    while let Some(chunk) = keys.recv().await {
+                        if input.write_all(&chunk).await.is_err() || input.flush().await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = input.shutdown().await;
+                });
+            }
+            (None, None) => drop(input),
+        }
+        if spec.tty {
+            self.resize_tty(&exec_id).await;
         }
         let pump = async {
             while let Some(frame) = output.next().await {
@@ -238,8 +280,8 @@ impl Container {
             user: spec.user.clone(),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
-            attach_stdin: Some(spec.stdin.is_some()),
-            tty: Some(false),
+            attach_stdin: Some(spec.stdin.is_some() || spec.stdin_feed.is_some()),
+            tty: Some(spec.tty),
             ..Default::default()
         };
         let created = within(
@@ -248,6 +290,22 @@ impl Container {
         )
         .await?;
         Ok(created.id)
+    }
+
+    /// Give a TTY exec a usable size (a terminal program may refuse to draw at 0×0).
+    async fn resize_tty(&self, exec_id: &str) {
+        let options = ResizeExecOptions {
+            height: 40,
+            width: 120,
+        };
+        let resized = within(
+            deadline::QUICK,
+            self.engine().docker.resize_exec(exec_id, options),
+        )
+        .await;
+        if let Err(err) = resized {
+            tracing::debug!("cannot size the exec's terminal: {err}");
+        }
     }
 
     async fn exit_code(&self, exec_id: &str) -> Option<i64> {

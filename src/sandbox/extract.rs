@@ -32,7 +32,7 @@
 //! - **Hardlinks** are materialised as copies, and only when they point at a regular file that
 //!   this archive already wrote inside `dest`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::{self, FileTimes, Permissions};
@@ -61,7 +61,7 @@ mod tests;
 pub use error::ExtractError;
 use error::Fault;
 use files::{CopyFault, copy_data, temp_file};
-use paths::{entry_path, is_real_dir, walk_parents};
+use paths::{ensure_dir, entry_path, is_real_dir, walk_parents};
 pub use policy::{Decision, EntryPolicy, PROTECTED_NAMES, protected_path, workspace_policy};
 pub use refusal::Refusal;
 pub use remove::remove_paths_safe;
@@ -371,10 +371,21 @@ impl Extractor<'_> {
     }
 
     /// Makes sure the directories above `rel` exist and are real; returns the parent's host path.
+    ///
+    /// One level below the last checked chain (a directory, then its contents: the order of
+    /// archives), only that level is checked: a deep tree costs one check per entry, not one per
+    /// level per entry.
     fn prepare_parents(&mut self, rel: &Path) -> Result<PathBuf, Fault> {
         let parent = rel.parent().unwrap_or(Path::new(""));
         if self.verified_parent.as_deref() != Some(parent) {
-            walk_parents(self.dest, rel, true)?;
+            let one_below = self.verified_parent.is_some()
+                && !parent.as_os_str().is_empty()
+                && parent.parent() == self.verified_parent.as_deref();
+            if one_below {
+                ensure_dir(self.dest, parent)?;
+            } else {
+                walk_parents(self.dest, rel, true)?;
+            }
             self.verified_parent = Some(parent.to_path_buf());
         }
         Ok(self.dest.join(parent))
@@ -503,9 +514,26 @@ impl Extractor<'_> {
 
     /// Applies deferred directory metadata, deepest first, through a no-follow handle.
     fn finish_dirs(&mut self) -> Result<(), ExtractError> {
-        for dir in std::mem::take(&mut self.dirs).into_iter().rev() {
-            // A later entry may have replaced this directory or one above it.
-            if !is_real_dir(self.dest, &dir.rel) {
+        let dirs = std::mem::take(&mut self.dirs);
+        // A later entry may have replaced a directory or one above it. Nothing changes the tree
+        // from here on, so whether each is still a real directory is worked out once, parents
+        // first (archive order), from its parent's answer and one `lstat`.
+        let mut real: HashMap<&Path, bool> = HashMap::with_capacity(dirs.len());
+        for dir in &dirs {
+            let parent_real = match dir.rel.parent() {
+                None => true,
+                Some(p) if p.as_os_str().is_empty() => true,
+                Some(p) => match real.get(p) {
+                    Some(known) => *known,
+                    None => is_real_dir(self.dest, p),
+                },
+            };
+            let is_real = parent_real
+                && fs::symlink_metadata(self.dest.join(&dir.rel)).is_ok_and(|m| m.is_dir());
+            real.insert(&dir.rel, is_real);
+        }
+        for dir in dirs.iter().rev() {
+            if real.get(dir.rel.as_path()) != Some(&true) {
                 continue;
             }
             let path = self.dest.join(&dir.rel);

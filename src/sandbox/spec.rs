@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 
 /// The user every workload runs as (created in `images/base/Dockerfile`).
 pub const AGENT_USER: &str = "1000:1000";
@@ -34,6 +34,17 @@ impl Default for Limits {
     }
 }
 
+/// A host file mounted into a container (a credentials file for an agent session).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bind {
+    /// Absolute host path.
+    pub host: std::path::PathBuf,
+    /// Absolute container path.
+    pub container: String,
+    /// Mounted read-only.
+    pub read_only: bool,
+}
+
 /// Everything needed to create one container.
 #[derive(Debug, Clone)]
 pub struct ContainerSpec {
@@ -53,6 +64,8 @@ pub struct ContainerSpec {
     pub disk: Option<super::disk::DiskLimit>,
     /// The OCI runtime (`runsc` for gVisor); the engine's default when `None`.
     pub runtime: Option<String>,
+    /// Host files mounted in (never part of a commit: a mount is not in the container's layer).
+    pub binds: Vec<Bind>,
 }
 
 impl ContainerSpec {
@@ -67,6 +80,7 @@ impl ContainerSpec {
             user: AGENT_USER.to_string(),
             disk: None,
             runtime: None,
+            binds: Vec::new(),
         }
     }
 
@@ -103,8 +117,22 @@ impl ContainerSpec {
                 .disk
                 .filter(|d| d.enforcement == super::disk::Enforcement::Quota)
                 .map(|d| HashMap::from([("size".to_string(), d.bytes.to_string())])),
+            mounts: (!self.binds.is_empty()).then(|| self.mounts()),
             ..Default::default()
         }
+    }
+
+    fn mounts(&self) -> Vec<Mount> {
+        self.binds
+            .iter()
+            .map(|bind| Mount {
+                target: Some(bind.container.clone()),
+                source: Some(bind.host.display().to_string()),
+                typ: Some(MountType::BIND),
+                read_only: Some(bind.read_only),
+                ..Default::default()
+            })
+            .collect()
     }
 }
 
@@ -128,6 +156,34 @@ mod tests {
         assert_eq!(host.memory, host.memory_swap, "swap must be disabled");
         assert_eq!(host.nano_cpus, Some(2_000_000_000));
         assert_eq!(host.pids_limit, Some(1024));
+    }
+
+    #[test]
+    fn binds_are_read_only_mounts_only_when_asked_for() {
+        let mut spec = ContainerSpec::new("img");
+        let host = spec
+            .clone()
+            .to_create_body()
+            .host_config
+            .expect("host config");
+        assert_eq!(host.mounts, None);
+        spec.binds.push(Bind {
+            host: "/home/me/.codex/auth.json".into(),
+            container: "/home/agent/.codex/auth.json".into(),
+            read_only: true,
+        });
+        let mounts = spec
+            .to_create_body()
+            .host_config
+            .and_then(|h| h.mounts)
+            .expect("mounts");
+        assert_eq!(mounts.len(), 1);
+        assert_eq!(mounts[0].typ, Some(MountType::BIND));
+        assert_eq!(mounts[0].read_only, Some(true));
+        assert_eq!(
+            mounts[0].target.as_deref(),
+            Some("/home/agent/.codex/auth.json")
+        );
     }
 
     #[test]

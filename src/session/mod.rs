@@ -209,6 +209,9 @@ pub struct PhaseContext<'a> {
     pub result_rel: String,
     /// The phase's budget.
     pub timeout: Duration,
+    /// The iteration's MCP telemetry file relative to the workspace (where the MCP helpers an
+    /// agent starts must log).
+    pub telemetry_rel: String,
 }
 
 /// Write a host phase file, creating its directory.

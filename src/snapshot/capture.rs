@@ -48,11 +48,64 @@ impl CaptureBase {
     }
 }
 
+/// What the walk left out of a capture: never in the snapshot, so never on the host; the caller
+/// records it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeftOut {
+    /// New or changed FIFOs, sockets and devices.
+    pub special: u64,
+    /// Entries named `.wh.*` (the engine would read them as whiteouts), with what is below them.
+    pub reserved: u64,
+    /// Entries whose path is longer than [`crate::layer::manifest::MAX_PATH_BYTES`], with what
+    /// is below them.
+    pub too_long: u64,
+}
+
+impl LeftOut {
+    /// From the walk's statistics (its last JSON line on stderr); nothing when there is none.
+    fn from_stderr(stderr: &str) -> Self {
+        let stats = stderr
+            .lines()
+            .rev()
+            .find_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .unwrap_or_default();
+        let count = |key: &str| stats[key].as_u64().unwrap_or(0);
+        LeftOut {
+            special: count("skipped_special"),
+            reserved: count("skipped_reserved"),
+            too_long: count("skipped_long"),
+        }
+    }
+
+    /// One sentence per kind of entry left out.
+    pub fn details(&self) -> Vec<String> {
+        let max = crate::layer::manifest::MAX_PATH_BYTES;
+        [
+            (
+                self.special,
+                "special file(s) (FIFOs, sockets, devices), never carried".to_string(),
+            ),
+            (
+                self.reserved,
+                "name(s) starting with `.wh.`, with what is below them".to_string(),
+            ),
+            (
+                self.too_long,
+                format!("path(s) too long to carry (over {max} bytes), with what is below them"),
+            ),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("the capture left out {n} {what}"))
+        .collect()
+    }
+}
+
 /// How a capture ended.
 #[derive(Debug)]
 pub enum Capture {
-    /// The next snapshot.
-    Taken(Snapshot),
+    /// The next snapshot, and what its walk left out.
+    Taken(Snapshot, LeftOut),
     /// The workspace's changes exceed `limit` bytes: nothing was registered.
     TooLarge {
         /// The limit.
@@ -67,6 +120,7 @@ struct Spooled {
     diff_id: String,
     bytes: u64,
     changes: ChangeSet,
+    left_out: LeftOut,
 }
 
 impl SnapshotStore {
@@ -110,13 +164,14 @@ impl SnapshotStore {
             });
         };
         let parent = &base.start;
+        let left_out = delta.left_out;
         let own = delta.changes.clone();
         let since_baseline = parent.since_baseline.then(&own);
         if delta.changes.is_empty() {
             // Nothing changed: the same image under a new name.
             let mut same = self.tag(parent, name).await?;
             same.parent = Some(parent.name.clone());
-            return Ok(Capture::Taken(same));
+            return Ok(Capture::Taken(same, delta.left_out));
         }
         let squash = parent.depth + 1 > self.max_depth;
         let layer = if squash {
@@ -142,7 +197,7 @@ impl SnapshotStore {
             "{name}: captured in {:.2?}",
             started.elapsed()
         );
-        Ok(Capture::Taken(snapshot))
+        Ok(Capture::Taken(snapshot, left_out))
     }
 
     /// Run the in-container walk and spool its layer. `None`: over `limit`.
@@ -206,6 +261,7 @@ impl SnapshotStore {
             diff_id,
             bytes,
             changes,
+            left_out: LeftOut::from_stderr(&out.stderr.text()),
         }))
     }
 
@@ -367,4 +423,29 @@ fn parse_layer(path: &Path) -> Result<(String, u64, ChangeSet), SandboxError> {
         (path, change)
     }));
     Ok((diff_id, bytes, changes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_walk_left_out_is_read_from_its_last_json_line() {
+        let stderr = "WARN paths longer than 3072 bytes left out\n{\"files\":1,\"skipped_special\":2,\"skipped_reserved\":0,\"skipped_long\":5}\n";
+        let left_out = LeftOut::from_stderr(stderr);
+        assert_eq!(
+            left_out,
+            LeftOut {
+                special: 2,
+                reserved: 0,
+                too_long: 5
+            }
+        );
+        let details = left_out.details();
+        assert_eq!(details.len(), 2, "{details:?}");
+        assert!(details[0].starts_with("the capture left out 2 special file(s)"));
+        assert!(details[1].contains("5 path(s) too long"));
+        assert_eq!(LeftOut::from_stderr("not json\n"), LeftOut::default());
+        assert!(LeftOut::default().details().is_empty());
+    }
 }

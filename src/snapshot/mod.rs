@@ -16,7 +16,7 @@ mod store;
 pub mod strategy;
 mod writeback;
 
-pub use capture::{Capture, CaptureBase};
+pub use capture::{Capture, CaptureBase, LeftOut};
 pub use changes::{Change, ChangeRecord, ChangeSet, EntryKind, LayerChange, WritePlan};
 pub use helper::{HELPER_PATH, HELPER_REPO, HELPER_ROLE, helper_binary, is_static};
 pub use record::{SnapshotRecord, chain_bytes, changes_since_baseline, load_all, records_dir};

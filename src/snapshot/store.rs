@@ -208,7 +208,7 @@ impl SnapshotStore {
         filter: PackFilter,
     ) -> Result<Snapshot, SandboxError> {
         let started = Instant::now();
-        let (image_id, config) = match self.strategy {
+        let (image_id, config, diff_id) = match self.strategy {
             Strategy::Load => {
                 self.baseline_by_load(base_image, workspace, binary, filter)
                     .await?
@@ -217,12 +217,10 @@ impl SnapshotStore {
                 self.baseline_by_commit(base_image, workspace, binary, filter)
                     .await?,
                 None,
+                None,
             ),
         };
         tracing::info!("baseline: ready in {:.2?}", started.elapsed());
-        // The workspace layer's diff id (load strategy): the same workspace gives the same id,
-        // so a record can tell whether a later baseline holds the same files.
-        let diff_id = config.as_ref().and_then(|c| c.diff_ids().last().cloned());
         let snapshot = Snapshot {
             name: "baseline".into(),
             reference: format!("{REPO}:{}", tag_for(&self.run, "baseline")),
@@ -238,61 +236,88 @@ impl SnapshotStore {
         Ok(snapshot)
     }
 
+    /// The baseline as layers loaded on the helper image: the task files, then `.harnessgym/`
+    /// on its own. A run rewrites `.harnessgym/` (folders, `registry.json`) before packing, so
+    /// keeping it apart lets a second run on unchanged task files reuse their layer, already
+    /// in the engine, and load only the small harness layer. Also returns the first (task
+    /// files) layer's diff id, which the baseline's record keeps: the same task files give the
+    /// same id, so a record tells whether a later baseline holds the same files.
     async fn baseline_by_load(
         &self,
         base_image: &str,
         workspace: &Path,
         binary: &Path,
         filter: PackFilter,
-    ) -> Result<(String, Option<ImageConfig>), SandboxError> {
+    ) -> Result<(String, Option<ImageConfig>, Option<String>), SandboxError> {
         let (helper, helper_config) = ensure_helper_image(&self.engine, base_image, binary).await?;
         let dir =
             tempfile::tempdir().map_err(host_err("create a temporary directory for", workspace))?;
-        let file = dir.path().join("workspace.tar");
-        let (root, out) = (workspace.to_path_buf(), file.clone());
         let started = Instant::now();
-        let (diff_id, bytes) = tokio::task::spawn_blocking(move || pack_layer(&root, &out, filter))
-            .await
-            .map_err(|e| host_err("pack", workspace)(std::io::Error::other(e.to_string())))??;
-        tracing::info!(
-            bytes,
-            "baseline: workspace packed in {:.2?}",
-            started.elapsed()
-        );
-        let config = helper_config.child(
-            &diff_id,
-            &format!("harnessgym baseline of {}", workspace.display()),
-            &self.image_labels("baseline"),
-        );
+        let mut layers = Vec::new();
+        for (name, part) in baseline_parts(filter) {
+            let file = dir.path().join(format!("{name}.tar"));
+            let (root, out) = (workspace.to_path_buf(), file.clone());
+            let (diff_id, bytes) =
+                tokio::task::spawn_blocking(move || pack_layer(&root, &out, part))
+                    .await
+                    .map_err(|e| {
+                        host_err("pack", workspace)(std::io::Error::other(e.to_string()))
+                    })??;
+            tracing::info!(bytes, "baseline: {name} layer {}", short_id(&diff_id));
+            layers.push(LayerFile {
+                diff_id,
+                path: file,
+            });
+        }
+        tracing::info!("baseline: workspace packed in {:.2?}", started.elapsed());
+        let mut config = helper_config;
+        for layer in &layers {
+            config = config.child(
+                &layer.diff_id,
+                &format!("harnessgym baseline of {}", workspace.display()),
+                &self.image_labels("baseline"),
+            );
+        }
         let tag = format!("{REPO}:{}", tag_for(&self.run, "baseline"));
-        // An identical workspace layer may already be in the engine (a second run on the same
-        // workspace): then the config alone is enough.
-        let reuse = LoadRequest {
-            config: &config,
-            tag: &tag,
-            layers: &[],
-        };
-        let image_id = match self.engine.load_image(&reuse).await {
-            Ok(id) => {
-                tracing::info!("baseline: workspace layer reused ({})", short_id(&diff_id));
-                id
-            }
-            Err(SandboxError::Load { .. }) => {
-                let layers = [LayerFile {
-                    diff_id,
-                    path: file,
-                }];
-                let full = LoadRequest {
-                    config: &config,
-                    tag: &tag,
-                    layers: &layers,
-                };
-                self.engine.load_image(&full).await?
-            }
-            Err(err) => return Err(err),
-        };
+        let image_id = self.load_reusing(&config, &tag, &layers).await?;
         tracing::debug!(helper = %helper, "baseline on the helper image");
-        Ok((image_id, Some(config)))
+        let files_layer = layers.first().map(|l| l.diff_id.clone());
+        Ok((image_id, Some(config), files_layer))
+    }
+
+    /// Load `config` as `tag` sending only the last of `layers` (the others may already be in
+    /// the engine: a second run on the same task files), else all of them.
+    async fn load_reusing(
+        &self,
+        config: &ImageConfig,
+        tag: &str,
+        layers: &[LayerFile],
+    ) -> Result<String, SandboxError> {
+        let last = layers.len().saturating_sub(1);
+        let reuse = LoadRequest {
+            config,
+            tag,
+            layers: &layers[last..],
+        };
+        match self.engine.load_image(&reuse).await {
+            Ok(id) if last > 0 => {
+                tracing::info!(
+                    "baseline: task files layer reused ({})",
+                    short_id(&layers[0].diff_id)
+                );
+                Ok(id)
+            }
+            Ok(id) => Ok(id),
+            Err(SandboxError::Load { .. }) if last > 0 => {
+                let full = LoadRequest {
+                    config,
+                    tag,
+                    layers,
+                };
+                self.engine.load_image(&full).await
+            }
+            Err(err) => Err(err),
+        }
     }
 
     async fn baseline_by_commit(
@@ -527,6 +552,22 @@ fn pack_layer(root: &Path, out: &Path, filter: PackFilter) -> Result<(String, u6
     let (mut writer, diff_id, bytes) = digesting.finish();
     std::io::Write::flush(&mut writer).map_err(host_err("write", out))?;
     Ok((diff_id, bytes))
+}
+
+/// The baseline's layers: the task files, then `.harnessgym/` alone (one layer when the filter
+/// already names what to pack).
+fn baseline_parts(filter: PackFilter) -> Vec<(&'static str, PackFilter)> {
+    if filter.include.is_some() {
+        return vec![("workspace", filter)];
+    }
+    let harness = PathBuf::from(crate::harness::registry::HARNESS_DIR);
+    let mut tasks = filter.clone();
+    tasks.skip.push(harness.clone());
+    let bundle = PackFilter {
+        include: Some(vec![harness]),
+        ..filter
+    };
+    vec![("task files", tasks), ("harness", bundle)]
 }
 
 /// Remove the staging container whatever `result` is; its own error wins over a cleanup error.

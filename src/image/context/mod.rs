@@ -24,7 +24,9 @@ mod shell;
 #[cfg(test)]
 mod test_support;
 
-pub use archive::{context_tar_bytes, write_context_tar};
+pub use archive::{
+    ExtraFile, ExtraSource, context_tar_bytes, write_context_tar, write_context_tar_with,
+};
 pub use discover::{DOCKERFILE, ImageDir, discover_images};
 pub use dockerfile::{ArgDecl, BaseImage, resolve_base_image, resolve_base_image_of};
 pub use error::ContextError;

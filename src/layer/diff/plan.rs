@@ -53,6 +53,7 @@ pub(super) fn plan(before: Option<&Manifest>, now: &Manifest) -> Plan {
         first_links: HashMap::new(),
     };
     planner.plan.stats.unreadable = now.unreadable() as u64;
+    planner.plan.stats.skipped_long = now.too_long() as u64;
     planner.plan.stats.other_filesystems = now.other_filesystems() as u64;
     match before {
         None => {

@@ -264,8 +264,25 @@ fn structure_is_checked_behind_a_valid_checksum() -> TestResult {
     let manifest = Manifest::walk(dir.path())?;
     let mut nodes = manifest.nodes().to_vec();
     nodes[1].name = b"a/b".to_vec();
-    let broken = Manifest { nodes }.to_bytes();
+    let broken = Manifest { nodes, too_long: 0 }.to_bytes();
     let err = Manifest::from_bytes(&broken).expect_err("a name with a slash");
     assert!(matches!(err, LayerError::InvalidManifest { .. }), "{err}");
+    Ok(())
+}
+
+#[test]
+fn paths_longer_than_the_bound_are_left_out_and_counted() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let name = "a".repeat(200);
+    // Level k ends at 201k - 1 bytes: levels 1..=15 fit in MAX_PATH_BYTES, level 16 does not.
+    let mut path = dir.path().to_path_buf();
+    for _ in 0..17 {
+        path.push(&name);
+    }
+    fs::create_dir_all(&path)?;
+    fs::write(path.join("f"), b"deep")?;
+    let manifest = Manifest::walk(dir.path())?;
+    assert_eq!(manifest.too_long(), 1, "level 16, with what is below it");
+    assert_eq!(manifest.len(), 1 + 15);
     Ok(())
 }

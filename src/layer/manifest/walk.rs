@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{EntryMeta, Kind, Listing, Manifest, Node, RACY_WINDOW, Timestamp};
+use super::{EntryMeta, Kind, Listing, MAX_PATH_BYTES, Manifest, Node, RACY_WINDOW, Timestamp};
 use crate::layer::LayerError;
 use crate::layer::perm;
 
@@ -27,6 +27,10 @@ struct Frame {
 
 struct Walker {
     root_dev: u64,
+    /// Bytes of the root's path, to measure paths relative to it.
+    root_len: usize,
+    /// Entries left out for a path longer than [`MAX_PATH_BYTES`].
+    too_long: usize,
     /// Files with a ctime at or after this are racy.
     racy_after: Timestamp,
     nodes: Vec<Node>,
@@ -46,6 +50,8 @@ pub(super) fn walk(root: &Path) -> Result<Manifest, LayerError> {
     }
     let mut walker = Walker {
         root_dev: meta.dev(),
+        root_len: root.as_os_str().len(),
+        too_long: 0,
         racy_after,
         nodes: Vec::new(),
         stack: Vec::new(),
@@ -61,7 +67,9 @@ pub(super) fn walk(root: &Path) -> Result<Manifest, LayerError> {
     let restored = walker.unwind();
     walked?;
     restored?;
-    Ok(Manifest::from_nodes(walker.nodes))
+    let mut manifest = Manifest::from_nodes(walker.nodes);
+    manifest.too_long = walker.too_long;
+    Ok(manifest)
 }
 
 /// `now - RACY_WINDOW`, as a timestamp.
@@ -95,6 +103,17 @@ impl Walker {
             };
             let parent = frame.node;
             let path = frame.path.join(&name);
+            // Relative to the root, without the separator after it.
+            if path.as_os_str().len().saturating_sub(self.root_len + 1) > MAX_PATH_BYTES {
+                if self.too_long == 0 {
+                    tracing::warn!(
+                        "paths longer than {MAX_PATH_BYTES} bytes left out, first under {}",
+                        frame.path.display()
+                    );
+                }
+                self.too_long += 1;
+                continue;
+            }
             let target = if meta.file_type().is_symlink() {
                 let target = fs::read_link(&path).map_err(|source| LayerError::ReadLink {
                     path: path.clone(),

@@ -538,3 +538,32 @@ fn a_prefix_names_the_root_and_every_entry_below_it_for_an_image_layer() -> Test
     assert_eq!(first, second, "the same tree packs to the same bytes");
     Ok(())
 }
+
+#[test]
+fn skipped_paths_leave_out_their_tree_and_an_include_packs_it_alone() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    fs::create_dir_all(dir.path().join(".harnessgym/tools"))?;
+    fs::write(dir.path().join(".harnessgym/tools/t.py"), "t")?;
+    fs::write(dir.path().join("task.md"), "task")?;
+    let tasks = PackFilter {
+        skip: vec![PathBuf::from(".harnessgym")],
+        ..PackFilter::default()
+    };
+    let (listed, _) = pack(dir.path(), &tasks)?;
+    assert_eq!(names(&listed), vec!["./", "task.md"]);
+    let harness = PackFilter {
+        include: Some(vec![PathBuf::from(".harnessgym")]),
+        ..PackFilter::default()
+    };
+    let (listed, _) = pack(dir.path(), &harness)?;
+    assert_eq!(
+        names(&listed),
+        vec![
+            "./",
+            ".harnessgym",
+            ".harnessgym/tools",
+            ".harnessgym/tools/t.py"
+        ]
+    );
+    Ok(())
+}

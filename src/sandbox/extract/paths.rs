@@ -56,6 +56,27 @@ pub(super) fn walk_parents(dest: &Path, rel: &Path, create: bool) -> Result<bool
     Ok(true)
 }
 
+/// Makes `rel`, whose parents are known to be real directories, a real directory: checks it,
+/// or creates it when missing. The refusals are [`walk_parents`]'s for that one level.
+pub(super) fn ensure_dir(dest: &Path, rel: &Path) -> Result<(), Fault> {
+    let path = dest.join(rel);
+    match fs::symlink_metadata(&path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(Refusal::ThroughSymlink {
+            link: rel.to_path_buf(),
+        }
+        .into()),
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(Refusal::ParentNotDir {
+            parent: rel.to_path_buf(),
+        }
+        .into()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir(&path).map_err(|source| ExtractError::CreateDir { path, source }.into())
+        }
+        Err(source) => Err(ExtractError::Inspect { path, source }.into()),
+    }
+}
+
 /// Whether `rel` and every directory above it are real directories (no symlink anywhere).
 pub(super) fn is_real_dir(dest: &Path, rel: &Path) -> bool {
     let mut path = dest.to_path_buf();

@@ -43,7 +43,9 @@ pub type EntryPolicy = Box<dyn Fn(&Path) -> Decision + Send>;
 ///   open, settings that name interpreters, formatters and linters to execute, and dev
 ///   container definitions that build and run images.
 /// - **direnv** (`.envrc` files, `.direnv`): shell code sourced when the user `cd`s in.
-/// - **Git hook managers** (`.husky`): scripts run by git hooks on commit and push.
+/// - **Git hook managers** (`.husky`, `.githooks`, `.pre-commit-config.yaml`, `lefthook.yml` and
+///   its variants): commands run by git hooks on commit and push, once the user has installed
+///   the manager.
 ///
 /// Matching ignores ASCII case: on a case-insensitive host filesystem `.GIT/hooks` is
 /// `.git/hooks`.
@@ -65,6 +67,15 @@ pub const PROTECTED_NAMES: &[&str] = &[
     ".devcontainer",
     ".direnv",
     ".husky",
+    ".githooks",
+    ".pre-commit-config.yaml",
+    ".pre-commit-hooks.yaml",
+    "lefthook.yml",
+    "lefthook.yaml",
+    ".lefthook.yml",
+    ".lefthook.yaml",
+    "lefthook-local.yml",
+    "lefthook-local.yaml",
     ".envrc",
 ];
 

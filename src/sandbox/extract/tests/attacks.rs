@@ -342,3 +342,36 @@ fn replacing_a_directory_with_a_symlink_never_opens_a_path_through_it() -> TestR
     assert_eq!(fs::metadata(sandbox.dest.join("e"))?.mode() & 0o777, 0o755);
     sandbox.assert_outside_untouched()
 }
+
+#[test]
+fn a_deep_chain_is_checked_level_by_level_and_a_link_put_into_it_still_stops_writes() -> TestResult
+{
+    let sandbox = Sandbox::new()?;
+    // 40 levels: the raw headers of these tests hold names of up to 100 bytes.
+    let names: Vec<String> = (1..=40).map(|depth| "d/".repeat(depth)).collect();
+    let mut entries: Vec<Raw<'_>> = names.iter().map(|n| dir(n.trim_end_matches('/'))).collect();
+    let deep = format!("{}f", names[39]);
+    entries.push(file(&deep, b"deep"));
+    // The agent's own change: `d/d` becomes a link (inside), then something is written below it.
+    entries.push(link(EntryType::Symlink, "d/d", "."));
+    let below = format!("{}g", names[2]);
+    entries.push(file(&below, b"x"));
+    let stream = archive(&entries)?;
+    let options = ExtractOptions {
+        replace_dirs: true,
+        ..ExtractOptions::default()
+    };
+    let report = extract_safe(stream.as_slice(), &sandbox.dest, &options)?;
+    assert_eq!(report.dirs, 40);
+    // It landed (the link below replaced its directories afterwards, as the agent asked).
+    assert!(report.written.contains(&PathBuf::from(&deep)), "{report:?}");
+    assert_eq!(
+        report.refused.last().map(|r| r.reason.clone()),
+        Some(Refusal::ThroughSymlink {
+            link: PathBuf::from("d/d")
+        })
+    );
+    assert_eq!(fs::read_link(sandbox.dest.join("d/d"))?, Path::new("."));
+    assert!(!sandbox.dest.join("d/g").exists());
+    sandbox.assert_outside_untouched()
+}

@@ -395,6 +395,11 @@ fn protected_path_matches_whole_components_ignoring_ascii_case() {
         ".envrc",
         "deep/.envrc",
         ".husky/pre-commit",
+        ".githooks/pre-push",
+        ".pre-commit-config.yaml",
+        "sub/.Pre-Commit-Config.yaml",
+        "lefthook.yml",
+        ".lefthook.yaml",
         ".agents/skills/x",
     ] {
         assert!(protected_path(Path::new(yes)), "{yes}");
@@ -404,6 +409,8 @@ fn protected_path_matches_whole_components_ignoring_ascii_case() {
         ".gitignore",
         ".github/workflows/ci.yml",
         ".envrc.example",
+        "pre-commit-config.yaml",
+        "lefthook.yml.bak",
         "src",
     ] {
         assert!(!protected_path(Path::new(no)), "{no}");
