@@ -431,25 +431,60 @@ async fn a_failing_post_command_counts_as_the_worst_case() {
 #[tokio::test]
 async fn a_missing_agent_binary_makes_the_runner_invalid() {
     let c = Compare::new("nobinary", 1).await;
-    // The fake runner's scripted attempt plays an agent CLI that is not in the image: `sh`
-    // exits 127, as a runner whose binary is missing does.
+    // A custom agent whose executable is not in the image.
     write(
-        &c.template(),
-        ".fake_runner/attempt.sh",
-        "exec /usr/local/bin/agent-cli-missing --go\n",
+        c.dir.path(),
+        "agent.toml",
+        "name = \"missing-agent\"\ncommand = [\"/usr/local/bin/agent-cli-missing\", \"{prompt_file}\"]\n",
     );
-    c.run(&["--post-command", SEVEN]).await;
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.current_dir(c.dir.path())
+        .env_remove("HARNESSGYM_LOG")
+        .args([
+            "compare",
+            "--task",
+            "task.md",
+            "--workspace-template",
+            "tpl",
+        ])
+        .args([
+            "--output-dir",
+            "out",
+            "--compare-id",
+            &c.id,
+            "--attempt-timeout",
+            "30s",
+        ])
+        .args(["--runner", "custom", "--runner-config", "agent.toml"])
+        .args(["--image", common::BASE, "--post-command", SEVEN]);
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
+        .await
+        .expect("join");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let trial = c.trial("plain", 1);
     let runner = &trial["runner_validation"];
     assert_eq!(runner["valid"], false);
     assert_eq!(runner["failed_iterations"], serde_json::json!([1]));
-    assert_eq!(runner["failed_attempts"][0]["return_code"], 127);
+    let attempt = &runner["failed_attempts"][0];
+    assert_eq!(attempt["return_code"], 127);
     assert!(
-        runner["failed_attempts"][0]["transcript_path"]
+        attempt["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("executable not found")),
+        "{attempt}"
+    );
+    assert!(
+        attempt["transcript_path"]
             .as_str()
             .is_some_and(|p| p.ends_with("attempt.transcript.txt")),
         "{runner}"
     );
+    assert_eq!(trial["post_treated_as_worst"], true);
     let reasons = &c.report()["summary"]["plain"]["invalid_reasons"];
     assert!(
         reasons.as_object().is_some_and(|r| r
