@@ -1281,3 +1281,108 @@ async fn a_flood_of_refused_links_is_counted_and_the_report_stays_bounded() {
     );
     t.cleanup().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 9. What the agent made never drives the user's terminal, nor locks the user out of a file
+
+/// `harnessgym run` with the fake runner, not quiet (`-v`: every warning and step shows), for
+/// the run id `run`; asserts it exits 0.
+fn run_verbose(run: &str, ws: &Path) -> std::process::Output {
+    let out = Command::new(common::BIN)
+        .current_dir(ws)
+        .args(["-v", "run", "--task", "task.md", "--iterations", "1"])
+        .args(["--runner", "fake", "--run-id", run])
+        .args(["--attempt-timeout", "20s", "--build-timeout", "20s"])
+        .output()
+        .expect("the binary runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[tokio::test]
+async fn escape_sequences_in_agent_made_names_and_statuses_print_as_visible_text() {
+    let t = TestRun::new("contain-term").await;
+    // A window title, a clear screen, concealed text and a carriage return in refused paths,
+    // a link target, a result status and a registry artifact's name.
+    let attempt = r#"set -e
+printf x > "$(printf '.git/hooks/\033]0;PWNED\007\033[2J')"
+ln -s "$(printf '/etc/\033[8mhidden')" "$(printf 'esc\033[1mlink\r')"
+printf '{"status": "blocked\\u001b]0;title\\u0007\\u009b2J"}' > "$HARNESSGYM_RESULT"
+"#;
+    let build = r#"set -e
+mkdir -p .harnessgym/tools
+printf 'print(1)\n' > "$(printf '.harnessgym/tools/t\033[2Jool.py')"
+echo '{"status": "tooling_built"}' > "$HARNESSGYM_RESULT"
+"#;
+    let host = Host::demo(&[
+        (".fake_runner/attempt_1.sh", attempt),
+        (".fake_runner/build_1.sh", build),
+    ]);
+    let out = tokio::task::spawn_blocking({
+        let run = t.run.clone();
+        let ws = host.ws.clone();
+        move || run_verbose(&run, &ws)
+    })
+    .await
+    .expect("join");
+    host.check(&t);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+        let raw: Vec<char> = text
+            .chars()
+            .filter(|c| c.is_control() && *c != '\n' && *c != '\t')
+            .collect();
+        assert!(raw.is_empty(), "{name} carries {raw:?}: {text}");
+    }
+    assert!(
+        stderr.contains(r".git/hooks/\x1b]0;PWNED\x07\x1b[2J"),
+        "the refusal still shows, escaped: {stderr}"
+    );
+    assert!(stderr.contains(r"esc\x1b[1mlink\x0d"), "{stderr}");
+    t.cleanup().await;
+}
+
+#[tokio::test]
+async fn files_the_agent_made_unreadable_land_readable_and_writable_by_the_user() {
+    let t = TestRun::new("contain-modes").await;
+    let attempt = r#"set -e
+printf 'x\n' > locked-file && chmod 000 locked-file
+printf 'w\n' > write-only && chmod 222 write-only
+mkdir locked-dir && printf 'y\n' > locked-dir/f && chmod 000 locked-dir/f locked-dir
+printf 'z\n' > everyone && chmod 777 everyone
+mkdir shared && chmod 777 shared
+"#;
+    let host = Host::demo(&[(".fake_runner/attempt_1.sh", attempt)]);
+    run_fake(&t, &host.ws, 1, &[]).await;
+    host.check(&t);
+    let mode = |rel: &str| {
+        std::fs::symlink_metadata(host.ws.join(rel))
+            .unwrap_or_else(|e| panic!("{rel}: {e}"))
+            .permissions()
+            .mode()
+            & 0o7777
+    };
+    // The owner can always read and write (and search a directory); nobody else can write.
+    assert_eq!(mode("locked-file"), 0o600);
+    assert_eq!(mode("write-only"), 0o600);
+    assert_eq!(mode("locked-dir/f"), 0o600);
+    assert_eq!(mode("everyone"), 0o755);
+    for dir in ["locked-dir", "shared"] {
+        let mode = mode(dir);
+        assert!(mode & 0o700 == 0o700 && mode & 0o7022 == 0, "{dir}: {mode:o}");
+    }
+    assert_eq!(host.read("locked-dir/f"), "y\n");
+    // The next run packs the workspace as its baseline: every file must be readable.
+    let second = TestRun::adopt(&t, &format!("{}-again", t.run));
+    std::fs::remove_file(host.ws.join(".fake_runner/attempt_1.sh")).expect("rm");
+    run_fake(&second, &host.ws, 1, &[]).await;
+    host.check(&second);
+    second.cleanup().await;
+    t.cleanup().await;
+}

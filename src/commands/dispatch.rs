@@ -154,9 +154,14 @@ fn init_tracing(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("HARNESSGYM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only on a terminal that wants them (https://no-color.org); agent-made bytes in
+    // a field never reach it raw either way.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(move || crate::output::SafeStderr { keep_styles: ansi })
+        .with_ansi(ansi)
         .with_target(false)
         .without_time()
         .init();

@@ -200,6 +200,22 @@ pub enum PackError {
     },
 }
 
+impl PackError {
+    /// Whether the workspace holds something its user may not read (a fix the user can make).
+    pub fn is_permission_denied(&self) -> bool {
+        let io = match self {
+            Self::Root { source, .. }
+            | Self::ListDir { source, .. }
+            | Self::Inspect { source, .. }
+            | Self::ReadLink { source, .. }
+            | Self::OpenFile { source, .. }
+            | Self::Append { source, .. } => source,
+            _ => return false,
+        };
+        io.kind() == io::ErrorKind::PermissionDenied
+    }
+}
+
 /// Packs the tree under `root` into `out` as an uncompressed tar stream (see the module docs for
 /// naming, ownership and exclusions) and returns what it packed.
 ///

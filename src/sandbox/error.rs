@@ -364,6 +364,10 @@ impl Diagnose for SandboxError {
             SandboxError::ImageMissing { .. } => {
                 Some("build the images with `harnessgym image build` (or `make image`)".into())
             }
+            SandboxError::Pack { path, source } if source.is_permission_denied() => Some(format!(
+                "harnessgym reads every file of the workspace: `chmod -R u+rX {}` makes them readable by you (or remove the ones you cannot read)",
+                path.display()
+            )),
             _ => None,
         }
     }

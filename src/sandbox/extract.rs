@@ -25,10 +25,13 @@
 //!   configuration, ...) that host programs run code from.
 //! - **No truncated files.** A regular file is written to a temporary file in its own directory,
 //!   then renamed over the target; a crash leaves at most a stray `.harnessgym-extract-*` file.
-//! - **No ownership, no special files, no special bits.** Ownership is never applied; FIFOs,
-//!   devices and unknown entry types are refused; permission bits are masked to `0o777`
-//!   (setuid, setgid and sticky dropped, counted in [`ExtractReport::modes_stripped`]); mtimes
-//!   are kept if asked (not on symlinks).
+//! - **No ownership, no special files, no special bits, no lock-out.** Ownership is never
+//!   applied; FIFOs, devices and unknown entry types are refused; permission bits go through
+//!   [`host_mode`]: setuid, setgid and sticky dropped (counted in
+//!   [`ExtractReport::modes_stripped`]), no write for group and others, and always readable and
+//!   writable (directories also searchable) by the user running harnessgym, so an archive can
+//!   neither lock that user out of their own tree (a mode-000 file breaks the next run's
+//!   baseline) nor leave a world-writable file in it; mtimes are kept if asked (not on symlinks).
 //! - **Hardlinks** are materialised as copies, and only when they point at a regular file that
 //!   this archive already wrote inside `dest`.
 
@@ -222,9 +225,17 @@ struct DeferredDir {
     mtime: Option<SystemTime>,
 }
 
+/// The permission bits an entry with `mode` gets on the host: its own read and execute bits,
+/// without setuid, setgid, sticky and write for group and others, plus read and write (and, for
+/// a directory, search) for the owner, the user running harnessgym.
+pub fn host_mode(mode: u32, dir: bool) -> u32 {
+    let owner = if dir { 0o700 } else { 0o600 };
+    (mode & 0o755) | owner
+}
+
 /// The metadata of an entry as it is applied.
 struct Meta {
-    /// Permission bits, masked to `0o777`.
+    /// Permission bits, as [`host_mode`] makes them.
     mode: u32,
     /// The mtime, when kept.
     mtime: Option<SystemTime>,
@@ -348,7 +359,7 @@ impl Extractor<'_> {
         }))
     }
 
-    /// Permission bits (masked to `0o777`) and, if kept, the mtime of an entry.
+    /// Permission bits (as [`host_mode`] makes them) and, if kept, the mtime of an entry.
     fn entry_meta<R: Read>(&self, entry: &Entry<'_, R>) -> Result<Meta, ExtractError> {
         let read_err = |source| ExtractError::ReadEntry {
             entry: String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
@@ -363,8 +374,9 @@ impl Extractor<'_> {
         } else {
             None
         };
+        let is_dir = entry.header().entry_type() == EntryType::Directory;
         Ok(Meta {
-            mode: mode & 0o777,
+            mode: host_mode(mode, is_dir),
             mtime,
             stripped: mode & 0o7000 != 0,
         })

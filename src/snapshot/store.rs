@@ -515,7 +515,14 @@ impl SnapshotStore {
             }
         }
         let records = record::load_all(&self.records);
-        let names: Vec<&str> = keep.iter().map(|s| s.name.as_str()).collect();
+        // One snapshot can fill two roles (a refused capture leaves the baseline as the final
+        // state): name it, and count its bytes, once.
+        let mut names: Vec<&str> = Vec::new();
+        for snapshot in keep {
+            if !names.contains(&snapshot.name.as_str()) {
+                names.push(&snapshot.name);
+            }
+        }
         Ok(Retained {
             names: names.iter().map(|n| n.to_string()).collect(),
             bytes: record::chain_bytes(&records, &names),

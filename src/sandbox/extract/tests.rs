@@ -359,7 +359,15 @@ fn permissions_are_masked_and_applied_after_children() -> TestResult {
     sticky.mode = 0o1777;
     let mut read_only = dir("ro");
     read_only.mode = 0o555;
-    let stream = archive(&[suid, sticky, read_only, file("ro/inside", b"in")])?;
+    let mut group = dir("group");
+    group.mode = 0o750;
+    let stream = archive(&[
+        suid,
+        sticky,
+        read_only,
+        file("ro/inside", b"in"),
+        group,
+    ])?;
     let report = sandbox.extract(&stream)?;
     assert_eq!(report.modes_stripped, 2, "setuid file and sticky dir");
     assert!(report.refused.is_empty());
@@ -368,19 +376,63 @@ fn permissions_are_masked_and_applied_after_children() -> TestResult {
         got[Path::new("suid")],
         Node::File { mode: 0o755, .. }
     ));
+    // No write for others, and the owner can always write: 0o1777 and 0o555 both land 0o755.
     assert!(matches!(
         got[Path::new("sticky")],
-        Node::Dir { mode: 0o777, .. }
+        Node::Dir { mode: 0o755, .. }
     ));
     assert!(
-        matches!(got[Path::new("ro")], Node::Dir { mode: 0o555, mtime, .. } if mtime == MTIME as i64)
+        matches!(got[Path::new("ro")], Node::Dir { mode: 0o755, mtime, .. } if mtime == MTIME as i64)
     );
     assert!(matches!(
         got[Path::new("ro/inside")],
         Node::File { mode: 0o644, .. }
     ));
-    fs::set_permissions(sandbox.dest.join("ro"), fs::Permissions::from_mode(0o755))?;
+    assert!(matches!(
+        got[Path::new("group")],
+        Node::Dir { mode: 0o750, .. }
+    ));
     sandbox.assert_outside_untouched()
+}
+
+#[test]
+fn an_archive_cannot_lock_the_user_out_of_their_own_files() -> TestResult {
+    let sandbox = Sandbox::new()?;
+    let mut locked = dir("locked");
+    locked.mode = 0o000;
+    let mut secret = file("locked/secret", b"s");
+    secret.mode = 0o000;
+    let mut write_only = file("write-only", b"w");
+    write_only.mode = 0o222;
+    let mut everyone = file("everyone", b"e");
+    everyone.mode = 0o777;
+    let stream = archive(&[locked, secret, write_only, everyone])?;
+    let report = sandbox.extract(&stream)?;
+    assert!(report.refused.is_empty());
+    let got = tree(&sandbox.dest)?;
+    let mode = |rel: &str| match got[Path::new(rel)] {
+        Node::File { mode, .. } | Node::Dir { mode, .. } => mode,
+        _ => panic!("{rel} is not a file or directory"),
+    };
+    assert_eq!(mode("locked"), 0o700);
+    assert_eq!(mode("locked/secret"), 0o600);
+    assert_eq!(mode("write-only"), 0o600);
+    assert_eq!(mode("everyone"), 0o755);
+    assert_eq!(fs::read(sandbox.dest.join("locked/secret"))?, b"s");
+    sandbox.assert_outside_untouched()
+}
+
+#[test]
+fn host_modes_keep_read_and_execute_and_drop_the_rest() {
+    use super::host_mode;
+    assert_eq!(host_mode(0o644, false), 0o644);
+    assert_eq!(host_mode(0o755, false), 0o755);
+    assert_eq!(host_mode(0o000, false), 0o600);
+    assert_eq!(host_mode(0o000, true), 0o700);
+    assert_eq!(host_mode(0o4777, false), 0o755);
+    assert_eq!(host_mode(0o1777, true), 0o755);
+    assert_eq!(host_mode(0o640, false), 0o640);
+    assert_eq!(host_mode(0o066, false), 0o644);
 }
 
 #[test]
