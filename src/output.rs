@@ -55,7 +55,9 @@ macro_rules! errp {
 
 /// The parameters of the colour sequences (`ESC [ … m`) the log's styling writes: reset, bold,
 /// dim, italic and the eight foreground colours. Enough to colour a line, not to hide one.
-const LOG_STYLES: &[&str] = &["", "0", "1", "2", "3", "31", "32", "33", "34", "35", "36", "37"];
+const LOG_STYLES: &[&str] = &[
+    "", "0", "1", "2", "3", "31", "32", "33", "34", "35", "36", "37",
+];
 
 /// `text` safe to print on a terminal: newlines and tabs stay; every other control character
 /// (C0, DEL, C1) and every bidirectional override becomes a visible escape (`\x1b`, `\u{202e}`).
@@ -147,7 +149,10 @@ mod tests {
         let title = "a\x1b]0;PWNED\x07b";
         assert_eq!(terminal_safe(title, false), "a\\x1b]0;PWNED\\x07b");
         assert_eq!(terminal_safe("x\x1b[2Jy", true), "x\\x1b[2Jy");
-        assert_eq!(terminal_safe("over\rwrite\x08", false), "over\\x0dwrite\\x08");
+        assert_eq!(
+            terminal_safe("over\rwrite\x08", false),
+            "over\\x0dwrite\\x08"
+        );
         assert_eq!(terminal_safe("c1\u{9b}31m", false), "c1\\u{9b}31m");
         assert_eq!(terminal_safe("del\x7f", false), "del\\x7f");
         assert_eq!(terminal_safe("abc\u{202e}fed", false), "abc\\u{202e}fed");
@@ -164,11 +169,21 @@ mod tests {
             "plain output keeps no sequence"
         );
         // Concealed text, black, background colours, cursor moves: escaped.
-        for hidden in ["\x1b[8m", "\x1b[30m", "\x1b[41m", "\x1b[1;8m", "\x1b[2A", "\x1b[m\x1b[K"] {
+        for hidden in [
+            "\x1b[8m",
+            "\x1b[30m",
+            "\x1b[41m",
+            "\x1b[1;8m",
+            "\x1b[2A",
+            "\x1b[m\x1b[K",
+        ] {
             let safe = terminal_safe(hidden, true);
             assert!(safe.contains("\\x1b"), "{hidden:?} passed as {safe:?}");
         }
-        assert_eq!(terminal_safe("\x1b[1;31mred\x1b[m", true), "\x1b[1;31mred\x1b[m");
+        assert_eq!(
+            terminal_safe("\x1b[1;31mred\x1b[m", true),
+            "\x1b[1;31mred\x1b[m"
+        );
         assert_eq!(terminal_safe("cut\x1b[3", true), "cut\\x1b[3");
     }
 

@@ -669,6 +669,36 @@ exit 0
     t.cleanup().await;
 }
 
+#[tokio::test]
+async fn an_agent_that_kills_every_process_it_can_does_not_end_the_session() {
+    let t = TestRun::new("contain-killall").await;
+    // `kill -9 -1` signals every process the agent's user may signal; the container's
+    // keep-alive is not one of them, so the session lives on to reflect, build and capture.
+    let attempt = format!(
+        r#"{FIX_KERNEL}echo '{{"status": "blocked"}}' > "$HARNESSGYM_RESULT"
+sleep 300 &
+kill -9 -1
+"#
+    );
+    let host = Host::demo(&[
+        (".fake_runner/attempt_1.sh", &attempt),
+        (".fake_runner/reflection_1.sh", "echo reflection ran\n"),
+    ]);
+    run_fake(&t, &host.ws, 2, &[]).await;
+    host.check(&t);
+    let seen = host.text(&t, "iterations/1/reflection.stdout.txt");
+    assert!(seen.contains("reflection ran"), "{seen}");
+    assert!(
+        host.read("kernel_ops.py").contains(FIXED_NORM),
+        "the fix lands"
+    );
+    let summary = host.json(&t, "summary.json");
+    let iterations = summary["iterations"].as_array().map(Vec::len);
+    assert_eq!(iterations, Some(2), "both iterations ran: {summary:#}");
+    assert_eq!(summary["final_status"], "solved", "{summary:#}");
+    t.cleanup().await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // 5. The disk limit
 
@@ -1375,7 +1405,10 @@ mkdir shared && chmod 777 shared
     assert_eq!(mode("everyone"), 0o755);
     for dir in ["locked-dir", "shared"] {
         let mode = mode(dir);
-        assert!(mode & 0o700 == 0o700 && mode & 0o7022 == 0, "{dir}: {mode:o}");
+        assert!(
+            mode & 0o700 == 0o700 && mode & 0o7022 == 0,
+            "{dir}: {mode:o}"
+        );
     }
     assert_eq!(host.read("locked-dir/f"), "y\n");
     // The next run packs the workspace as its baseline: every file must be readable.

@@ -759,6 +759,50 @@ async fn a_second_run_is_refused_and_ctrl_c_stops_the_first_cleanly() {
 }
 
 #[tokio::test]
+async fn a_run_whose_session_container_is_killed_from_outside_still_writes_its_record() {
+    let t = TestRun::new("run-killed").await;
+    let ws = task_workspace(&[(".fake_runner/attempt.sh", "echo started\nsleep 60\n")]);
+    let child = Command::new(BIN)
+        .current_dir(ws.path())
+        .args(run_args(&t, ws.path(), 1, &["--attempt-timeout", "120s"]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the run");
+    let stdout = iter_file(&t, ws.path(), 1, "attempt.stdout.txt");
+    let attempting = wait_for(Duration::from_secs(60), async || {
+        std::fs::read_to_string(&stdout).is_ok_and(|s| s.contains("started"))
+    })
+    .await;
+    assert!(attempting, "the attempt never started");
+    let ids = t
+        .engine
+        .list_containers_labelled(labels::RUN, Some(&t.run))
+        .await
+        .expect("list containers");
+    for (id, _) in &ids {
+        let killed = Command::new("docker")
+            .args(["kill", id])
+            .output()
+            .expect("docker kill");
+        assert!(killed.status.success(), "{killed:?}");
+    }
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("wait"))
+        .await
+        .expect("join");
+    // The engine lost the session: an engine problem, and the record says what stopped it.
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let summary = summary(&t, ws.path());
+    assert_eq!(summary["final_status"], "error", "{summary:#}");
+    assert_eq!(statuses(&summary), ["error"]);
+    let error = summary["harnessgym"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("not running"), "{summary:#}");
+    assert_eq!(result(&t, ws.path(), 1)["status"], "error");
+    assert_no_containers(&t).await;
+    t.cleanup().await;
+}
+
+#[tokio::test]
 async fn a_stale_lock_of_a_dead_process_is_taken_over() {
     let t = TestRun::new("run-stale-lock").await;
     let ws = task_workspace(&[]);

@@ -44,7 +44,11 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8, CommandError> {
             }
             return Err(CommandError::Interrupted);
         }
-        Err(err) => return Err(err),
+        Err(err) => {
+            // A run that started leaves a summary whatever stopped it.
+            orchestrator::record_failure(&config, &err);
+            return Err(err);
+        }
     };
     if config.json {
         let text = crate::harness::json::to_pretty_json(&outcome.summary)

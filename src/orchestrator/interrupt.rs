@@ -1,9 +1,12 @@
-//! The record of an interrupted run (Ctrl-C, SIGTERM): the loop's future is dropped mid-phase,
-//! so what it would have written at the end is written here from what is on disk.
+//! The record of a run that did not finish: interrupted (Ctrl-C, SIGTERM), or stopped by an
+//! error (the engine went away, a host write failed). The loop's future is gone mid-phase, so
+//! what it would have written at the end is written here from what is on disk: a run that
+//! started always leaves a `summary.json`.
 //!
-//! The iteration that was running gets `status: interrupted`, and so does the phase that was
-//! running (its prompt file is written before the phase starts; its transcript only when it
-//! ends); `summary.json` is written with `final_status: interrupted` and the reference's keys.
+//! The iteration that was running gets `status: interrupted` (or `error`), and so does the phase
+//! that was running (its prompt file is written before the phase starts; its transcript only
+//! when it ends); `summary.json` is written with that `final_status` and the reference's keys,
+//! and, for an error, its message in the `harnessgym` block.
 
 use std::path::Path;
 
@@ -20,9 +23,50 @@ use crate::harness::reports::{
 /// The phases of an iteration, in the order they run (repairs write `build.*` in `repair_<k>/`).
 const PHASES: [&str; 3] = ["attempt", "reflection", "build"];
 
+/// How a run ended early.
+#[derive(Debug, Clone, Copy)]
+enum End<'a> {
+    Interrupted,
+    /// The error that stopped it, as one line with its causes.
+    Failed(&'a str),
+}
+
+impl End<'_> {
+    fn status(self) -> &'static str {
+        match self {
+            End::Interrupted => "interrupted",
+            End::Failed(_) => "error",
+        }
+    }
+
+    fn message(self) -> String {
+        match self {
+            End::Interrupted => "interrupted (Ctrl-C or SIGTERM); its container was removed".into(),
+            End::Failed(error) => format!("the run stopped: {error}"),
+        }
+    }
+}
+
 /// Mark the run `config` describes as interrupted. Nothing to do when it never started (no
 /// `run_config.json`). Failures are logged: an interruption must not turn into another error.
 pub fn record_interruption(config: &RunConfig) {
+    record(config, End::Interrupted);
+}
+
+/// Mark the run `config` describes as stopped by `error` (its message and causes), like
+/// [`record_interruption`].
+pub fn record_failure(config: &RunConfig, error: &(dyn std::error::Error + 'static)) {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(err) = cause {
+        line.push_str(": ");
+        line.push_str(&err.to_string());
+        cause = err.source();
+    }
+    record(config, End::Failed(&line));
+}
+
+fn record(config: &RunConfig, end: End<'_>) {
     let layout = RunLayout::new(&config.workspace, &config.run_id);
     if !layout.run_config_path().exists() {
         return;
@@ -37,22 +81,22 @@ pub fn record_interruption(config: &RunConfig) {
         let records = crate::snapshot::records_dir(&layout.run_dir());
         let finished = records.join(format!("iteration-{i}.json")).exists();
         if !finished {
-            mark(&mut result, &layout.iteration_dir(i));
+            mark(&mut result, &layout.iteration_dir(i), end);
         }
         if let Err(err) = write_json_atomic(&path, &result) {
-            tracing::warn!("cannot mark {} interrupted: {err}", path.display());
+            tracing::warn!("cannot mark {} {}: {err}", path.display(), end.status());
         }
         entries.push(entry(i, &result, &path));
     }
-    let summary = to_value(&summary(config, entries));
+    let summary = to_value(&summary(config, entries, end));
     if let Err(err) = write_json_atomic(&layout.summary_path(), &summary) {
-        tracing::warn!("cannot write the interrupted run's summary: {err}");
+        tracing::warn!("cannot write the unfinished run's summary: {err}");
     }
 }
 
-/// An unfinished iteration's result and its running phase become `interrupted`.
-fn mark(result: &mut Map<String, Value>, dir: &Path) {
-    result.insert("status".into(), json!("interrupted"));
+/// An unfinished iteration's result and its running phase become `interrupted` (or `error`).
+fn mark(result: &mut Map<String, Value>, dir: &Path, end: End<'_>) {
+    result.insert("status".into(), json!(end.status()));
     let running = PHASES.iter().rev().find(|phase| {
         dir.join(format!("{phase}.prompt.txt")).exists()
             && !dir.join(format!("{phase}.transcript.txt")).exists()
@@ -60,9 +104,9 @@ fn mark(result: &mut Map<String, Value>, dir: &Path) {
     if let Some(phase) = running {
         let record = json!({
             "phase": phase,
-            "status": "interrupted",
+            "status": end.status(),
             "prompt_path": dir.join(format!("{phase}.prompt.txt")).display().to_string(),
-            "message": "interrupted (Ctrl-C or SIGTERM); its container was removed",
+            "message": end.message(),
         });
         match result.get_mut("phases") {
             Some(Value::Object(phases)) => {
@@ -93,7 +137,7 @@ fn entry(i: u32, result: &Map<String, Value>, path: &Path) -> IterationEntry {
 }
 
 /// The reference's summary keys, for a run that did not finish.
-fn summary(config: &RunConfig, entries: Vec<IterationEntry>) -> Summary {
+fn summary(config: &RunConfig, entries: Vec<IterationEntry>, end: End<'_>) -> Summary {
     let checkpoint = CheckpointReport {
         enabled: false,
         restored: false,
@@ -105,7 +149,7 @@ fn summary(config: &RunConfig, entries: Vec<IterationEntry>) -> Summary {
     Summary {
         run_id: config.run_id.clone(),
         iterations: entries,
-        final_status: "interrupted".into(),
+        final_status: end.status().into(),
         solved: false,
         best_score: None,
         baseline_post_attempt: None,
@@ -129,7 +173,10 @@ fn summary(config: &RunConfig, entries: Vec<IterationEntry>) -> Summary {
         },
         harness_usage: Vec::new(),
         harness_quality_gates: Vec::new(),
-        harnessgym: Some(json!({"format_version": FORMAT_VERSION, "interrupted": true})),
+        harnessgym: Some(match end {
+            End::Interrupted => json!({"format_version": FORMAT_VERSION, "interrupted": true}),
+            End::Failed(error) => json!({"format_version": FORMAT_VERSION, "error": error}),
+        }),
     }
 }
 
@@ -150,9 +197,22 @@ mod tests {
         let mut result = Map::new();
         result.insert("status".into(), json!("running"));
         result.insert("phases".into(), json!({"attempt": {"status": "completed"}}));
-        mark(&mut result, dir.path());
+        mark(&mut result, dir.path(), End::Interrupted);
         assert_eq!(result["status"], "interrupted");
         assert_eq!(result["phases"]["reflection"]["status"], "interrupted");
         assert_eq!(result["phases"]["attempt"]["status"], "completed");
+    }
+
+    #[test]
+    fn a_failure_marks_the_running_phase_with_its_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("attempt.prompt.txt"), "x").expect("write");
+        let mut result = Map::new();
+        result.insert("status".into(), json!("running"));
+        mark(&mut result, dir.path(), End::Failed("the engine went away"));
+        assert_eq!(result["status"], "error");
+        let attempt = &result["phases"]["attempt"];
+        assert_eq!(attempt["status"], "error");
+        assert_eq!(attempt["message"], "the run stopped: the engine went away");
     }
 }

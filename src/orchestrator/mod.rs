@@ -25,7 +25,7 @@ mod usage;
 
 pub use config::{ConfigError, RunConfig, TaskState, parse_size};
 pub use error::RunError;
-pub use interrupt::record_interruption;
+pub use interrupt::{record_failure, record_interruption};
 pub use iteration::is_verified;
 pub use layout::RunLayout;
 pub use lock::{LOCK_PATH, LockError, WorkspaceLock};

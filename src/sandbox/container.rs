@@ -45,6 +45,8 @@ pub struct Container {
     engine: Engine,
     id: String,
     image: String,
+    /// The user execs run as unless they name another (the spec's workload user).
+    user: String,
     removed: bool,
     disk: Option<super::disk::DiskLimit>,
     started_ns: tokio::sync::OnceCell<i128>,
@@ -95,6 +97,7 @@ impl Engine {
             engine: self.clone(),
             id: created.id,
             image: spec.image,
+            user: spec.user,
             removed: false,
             disk: spec.disk,
             started_ns: tokio::sync::OnceCell::new(),
@@ -106,6 +109,11 @@ impl Container {
     /// The container id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The user execs run as unless they name another.
+    pub fn user(&self) -> &str {
+        &self.user
     }
 
     /// The image it was created from, as given.
@@ -189,8 +197,11 @@ impl Container {
             .tag(tag)
             .pause(true)
             .build();
+        // The engine takes what the config leaves unset from the container, whose own user is
+        // the keep-alive's: the image's user stays the workload's.
         let config = ContainerConfig {
             labels: Some(labels),
+            user: Some(self.user.clone()),
             ..Default::default()
         };
         let docker = self.engine.docker.clone();

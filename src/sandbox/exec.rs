@@ -40,7 +40,7 @@ pub struct ExecSpec {
     pub env: Vec<String>,
     /// Working directory; the workspace when `None`.
     pub workdir: Option<String>,
-    /// User; the container's user when `None`.
+    /// User; the container's workload user ([`super::ContainerSpec::user`]) when `None`.
     pub user: Option<String>,
     /// Wall-clock budget; the whole process tree is killed when it runs out.
     pub timeout: Duration,
@@ -277,7 +277,7 @@ impl Container {
             cmd: Some(cmd),
             env: Some(spec.env.clone()),
             working_dir: spec.workdir.clone(),
-            user: spec.user.clone(),
+            user: Some(spec.user.clone().unwrap_or_else(|| self.user().to_string())),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
             attach_stdin: Some(spec.stdin.is_some() || spec.stdin_feed.is_some()),

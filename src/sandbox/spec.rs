@@ -10,6 +10,12 @@ use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 
 /// The user every workload runs as (created in `images/base/Dockerfile`).
 pub const AGENT_USER: &str = "1000:1000";
+
+/// The user of the container's main process (the keep-alive): root, with every capability
+/// dropped and `no-new-privileges` like everything else, so it holds no privilege; a workload
+/// user without `CAP_KILL` cannot signal it.
+pub const KEEP_ALIVE_USER: &str = "0:0";
+
 /// The workspace inside every container, whatever its host path.
 pub const WORKSPACE: &str = "/workspace";
 
@@ -58,7 +64,8 @@ pub struct ContainerSpec {
     pub env: Vec<String>,
     /// Labels (the owner labels are added by the engine).
     pub labels: HashMap<String, String>,
-    /// The user the main process runs as.
+    /// The user every exec runs as unless it names another (the workload's user). The main
+    /// process, the keep-alive, runs as [`KEEP_ALIVE_USER`] instead.
     pub user: String,
     /// The most the container may write, and how that is enforced.
     pub disk: Option<super::disk::DiskLimit>,
@@ -88,11 +95,13 @@ impl ContainerSpec {
     ///
     /// The main process only keeps the container alive (`sleep infinity` under `init`); all work
     /// arrives through execs, so a timed-out phase can be killed without killing the session.
+    /// It runs as [`KEEP_ALIVE_USER`], never as the workload's user: a workload may signal every
+    /// process of its own user (`kill -9 -1`), and a dead keep-alive stops the container.
     pub fn to_create_body(&self) -> ContainerCreateBody {
         ContainerCreateBody {
             image: Some(self.image.clone()),
             cmd: Some(vec!["sleep".into(), "infinity".into()]),
-            user: Some(self.user.clone()),
+            user: Some(KEEP_ALIVE_USER.to_string()),
             working_dir: Some(WORKSPACE.to_string()),
             env: Some(self.env.clone()),
             labels: Some(self.labels.clone()),
@@ -143,7 +152,7 @@ mod tests {
     #[test]
     fn the_default_spec_is_hardened() {
         let body = ContainerSpec::new("harnessgym/base:latest").to_create_body();
-        assert_eq!(body.user.as_deref(), Some(AGENT_USER));
+        assert_eq!(body.user.as_deref(), Some(KEEP_ALIVE_USER));
         assert_eq!(body.network_disabled, Some(true));
         let host = body.host_config.expect("host config is set");
         assert_eq!(host.cap_drop, Some(vec!["ALL".to_string()]));

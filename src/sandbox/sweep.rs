@@ -115,7 +115,7 @@ impl Container {
     async fn sweep_once(&self, user: Option<&str>) -> Result<Option<SweepReport>, SandboxError> {
         let config = CreateExecOptions {
             cmd: Some(vec!["sh".to_string(), "-c".to_string(), SWEEP.to_string()]),
-            user: user.map(str::to_string),
+            user: Some(user.unwrap_or(self.user()).to_string()),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
             ..Default::default()

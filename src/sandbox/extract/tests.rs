@@ -361,13 +361,7 @@ fn permissions_are_masked_and_applied_after_children() -> TestResult {
     read_only.mode = 0o555;
     let mut group = dir("group");
     group.mode = 0o750;
-    let stream = archive(&[
-        suid,
-        sticky,
-        read_only,
-        file("ro/inside", b"in"),
-        group,
-    ])?;
+    let stream = archive(&[suid, sticky, read_only, file("ro/inside", b"in"), group])?;
     let report = sandbox.extract(&stream)?;
     assert_eq!(report.modes_stripped, 2, "setuid file and sticky dir");
     assert!(report.refused.is_empty());
