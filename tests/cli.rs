@@ -164,6 +164,62 @@ async fn gc_removes_a_dead_owners_containers_and_keep_spares_images() {
 }
 
 #[tokio::test]
+async fn helper_images_nothing_uses_are_pruned_and_used_ones_kept() {
+    // `gc` prunes role `helper`; a role of this test's own keeps the developer's helpers (and
+    // those of tests running beside it) out of reach.
+    let t = TestRun::new("cli-helpers").await;
+    let role = format!("test-helper-{}", std::process::id());
+    let mut image_labels = t.engine.labels(&t.run, Role::Snapshot);
+    image_labels.insert(labels::ROLE.to_string(), role.clone());
+    let source = t
+        .engine
+        .create_container(&t.spec(), &t.run, Role::Session)
+        .await
+        .expect("create");
+    let unused = source
+        .commit(
+            "harnessgym/test",
+            &format!("{}-unused", t.run),
+            image_labels.clone(),
+        )
+        .await
+        .expect("commit");
+    let used = source
+        .commit("harnessgym/test", &format!("{}-used", t.run), image_labels)
+        .await
+        .expect("commit");
+    assert_ne!(unused, used, "two images (their labels differ by tag only)");
+    let user = t
+        .engine
+        .create_container(
+            &harnessgym::sandbox::ContainerSpec::new(format!("harnessgym/test:{}-used", t.run)),
+            &t.run,
+            Role::Session,
+        )
+        .await
+        .expect("a container of the used image");
+    let mut report = harnessgym::sandbox::ReapReport::default();
+    t.engine.prune_helpers(&role, &mut report).await;
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let left: Vec<String> = t
+        .engine
+        .list_images_labelled(labels::ROLE, Some(&role))
+        .await
+        .expect("list")
+        .into_iter()
+        .flat_map(|i| i.tags)
+        .collect();
+    assert_eq!(
+        left,
+        [format!("harnessgym/test:{}-used", t.run)],
+        "{report:?}"
+    );
+    user.remove().await.expect("remove");
+    source.remove().await.expect("remove");
+    t.cleanup().await;
+}
+
+#[tokio::test]
 async fn snapshot_export_writes_the_workspace_as_tar_gz() {
     let t = TestRun::new("cli-export").await;
     let host = tempfile::tempdir().expect("tempdir");

@@ -56,7 +56,8 @@ pub enum Command {
     /// List a run's snapshots, or export one as a `.tar.gz` of its workspace.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
-    /// Remove containers, volumes and snapshot images left by harnessgym processes that are gone.
+    /// Remove containers, volumes and snapshot images left by harnessgym processes that are gone,
+    /// and helper images nothing uses any more.
     Gc(GcArgs),
     /// Check that this machine can run harnessgym: engine, limits, images, disk (and, with
     /// `--runner`, the agent's image, CLI and credentials).
@@ -156,7 +157,7 @@ pub struct BootstrapArgs {
 /// `harnessgym gc`.
 #[derive(Debug, Args)]
 pub struct GcArgs {
-    /// Keep snapshot images; remove only containers and volumes.
+    /// Keep every image (snapshots and helpers); remove only containers and volumes.
     #[arg(long)]
     pub keep: bool,
 

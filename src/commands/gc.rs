@@ -6,16 +6,24 @@ use crate::cli::GcArgs;
 use crate::exit;
 use crate::sandbox::Selector;
 
-/// Remove containers, volumes and (unless `--keep`) snapshot images of dead owners, or of one run.
+/// Remove containers, volumes and (unless `--keep`) snapshot images of dead owners, or of one
+/// run; without `--run` and `--keep`, also the helper images nothing uses any more.
 pub async fn run(ctx: &Context, args: GcArgs) -> Result<u8, CommandError> {
     let engine = ctx.engine().await?;
+    let prune_helpers = args.run.is_none() && !args.keep;
     let selector = match args.run {
         Some(run) => Selector::Run(run),
         None => Selector::DeadOwners,
     };
     let report = ctx
         .guarded(&engine, async {
-            Ok(engine.reap(&selector, !args.keep).await)
+            let mut report = engine.reap(&selector, !args.keep).await;
+            if prune_helpers {
+                engine
+                    .prune_helpers(crate::snapshot::HELPER_ROLE, &mut report)
+                    .await;
+            }
+            Ok(report)
         })
         .await?;
     if !ctx.quiet {

@@ -26,13 +26,22 @@ pub enum CallError {
 impl CallError {
     /// Whether the engine said the object does not exist (HTTP 404).
     pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
+        self.status() == Some(404)
+    }
+
+    /// Whether the engine refused because the object is in use (HTTP 409).
+    pub fn is_conflict(&self) -> bool {
+        self.status() == Some(409)
+    }
+
+    fn status(&self) -> Option<u16> {
+        match self {
             CallError::Docker(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404,
+                status_code,
                 ..
-            })
-        )
+            }) => Some(*status_code),
+            _ => None,
+        }
     }
 }
 

@@ -100,6 +100,25 @@ impl Engine {
         }
     }
 
+    /// Remove `image` unless a container or a child image uses it. `Ok(false)`: in use, kept.
+    pub async fn remove_image_if_unused(&self, image: &str) -> Result<bool, SandboxError> {
+        let options = RemoveImageOptionsBuilder::new().force(false).build();
+        match within(
+            deadline::HEAVY,
+            self.docker.remove_image(image, Some(options), None),
+        )
+        .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) if err.is_not_found() => Ok(true),
+            Err(err) if err.is_conflict() => Ok(false),
+            Err(source) => Err(SandboxError::RemoveImage {
+                image: image.to_string(),
+                source,
+            }),
+        }
+    }
+
     /// Build an image from a tar context produced by `produce`, calling `progress` with each
     /// line of build output. Returns the image id.
     pub async fn build_image<F>(

@@ -78,6 +78,27 @@ impl Engine {
         report
     }
 
+    /// Remove the images that carry a harnessgym helper (role `role`) and that nothing uses: a
+    /// new harnessgym binary makes its own, so each upgrade (or each build of a checkout) would
+    /// otherwise leave one behind. One in use by a container or under a kept snapshot is kept;
+    /// the next run makes a removed one again (one small load).
+    pub async fn prune_helpers(&self, role: &str, report: &mut ReapReport) {
+        let images = match self.list_images_labelled(labels::ROLE, Some(role)).await {
+            Ok(images) => images,
+            Err(err) => {
+                report.errors.push(err);
+                return;
+            }
+        };
+        for image in images {
+            match self.remove_image_if_unused(&image.id).await {
+                Ok(true) => report.images.push(short_id(&image.id).to_string()),
+                Ok(false) => {}
+                Err(err) => report.errors.push(err),
+            }
+        }
+    }
+
     async fn reap_containers(&self, selector: &Selector, report: &mut ReapReport) {
         let containers = match self.list_containers_labelled(labels::RUN, None).await {
             Ok(list) => list,
