@@ -792,6 +792,11 @@ async fn a_run_whose_session_container_is_killed_from_outside_still_writes_its_r
         .expect("join");
     // The engine lost the session: an engine problem, and the record says what stopped it.
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("hint: the container stopped underneath harnessgym"),
+        "{}",
+        text(&out.stderr)
+    );
     let summary = summary(&t, ws.path());
     assert_eq!(summary["final_status"], "error", "{summary:#}");
     assert_eq!(statuses(&summary), ["error"]);

@@ -34,6 +34,18 @@ impl CallError {
         self.status() == Some(409)
     }
 
+    /// Whether the engine refused because the container is not running (409, or 500 when the
+    /// container exited a moment before).
+    pub fn is_not_running(&self) -> bool {
+        match self {
+            CallError::Docker(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409 | 500,
+                message,
+            }) => message.contains("is not running"),
+            _ => false,
+        }
+    }
+
     fn status(&self) -> Option<u16> {
         match self {
             CallError::Docker(bollard::errors::Error::DockerResponseServerError {
@@ -373,6 +385,9 @@ impl Diagnose for SandboxError {
             SandboxError::ImageMissing { .. } => {
                 Some("build the images with `harnessgym image build` (or `make image`)".into())
             }
+            SandboxError::Exec { source, .. } if source.is_not_running() => Some(
+                "the container stopped underneath harnessgym (`docker kill` or `docker stop`, an engine restart); a run records what it had in its summary.json".into(),
+            ),
             SandboxError::Pack { path, source } if source.is_permission_denied() => Some(format!(
                 "harnessgym reads every file of the workspace: `chmod -R u+rX {}` makes them readable by you (or remove the ones you cannot read)",
                 path.display()
