@@ -16,6 +16,19 @@ pub trait Diagnose: Error {
     }
 }
 
+/// An error and its causes on one line, `outer: cause: cause`, for JSON fields, records and
+/// log lines.
+pub fn one_line(err: &dyn Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Render an error as `harnessgym: error: <msg>`, one `caused by:` line per source, then a hint.
 pub fn render(err: &(dyn Error + 'static), hint: Option<&str>) -> String {
     let mut out = format!("harnessgym: error: {err}\n");
@@ -39,6 +52,14 @@ mod tests {
     struct Outer {
         #[source]
         source: std::io::Error,
+    }
+
+    #[test]
+    fn one_line_joins_each_cause_once() {
+        let err = Outer {
+            source: std::io::Error::other("no such file"),
+        };
+        assert_eq!(one_line(&err), "failed to open the task: no such file");
     }
 
     #[test]

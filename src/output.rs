@@ -61,7 +61,8 @@ const LOG_STYLES: &[&str] = &[
 
 /// `text` safe to print on a terminal: newlines and tabs stay; every other control character
 /// (C0, DEL, C1) and every bidirectional override becomes a visible escape (`\x1b`, `\u{202e}`).
-/// With `keep_styles`, colour sequences made only of [`LOG_STYLES`] parameters stay too.
+/// With `keep_styles`, colour sequences made only of the log's own style parameters (reset, bold,
+/// dim, italic, the eight foreground colours) stay too.
 pub fn terminal_safe(text: &str, keep_styles: bool) -> Cow<'_, str> {
     if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);

@@ -202,7 +202,7 @@ fn load_server(workspace: &Path, artifact_path: &str) -> Result<(PathBuf, McpSer
     let invalid = |cause: &dyn std::error::Error| {
         format!(
             "invalid mcp manifest {artifact_path}: {}",
-            error_chain(cause)
+            crate::diagnostics::one_line(cause)
         )
     };
     let text = fs::read_to_string(&manifest).map_err(|e| invalid(&e))?;
@@ -216,18 +216,6 @@ fn load_server(workspace: &Path, artifact_path: &str) -> Result<(PathBuf, McpSer
     let server =
         normalize_manifest(&value, &dir_name, workspace, &exists).map_err(|e| invalid(&e))?;
     Ok((manifest, server))
-}
-
-/// `error: cause: cause...` on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Writes the Codex block, the Claude config (removed when no server is active) and the

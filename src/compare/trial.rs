@@ -69,17 +69,7 @@ impl TrialPlan {
     }
 }
 
-/// Every message of an error's chain, joined.
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use crate::diagnostics::one_line as chain;
 
 /// The disk limit of the post container, enforced as the engine allows (the trial's run has
 /// probed it by then).

@@ -3,17 +3,7 @@
 
 use std::error::Error;
 
-/// An error and its causes on one line: `outer: cause: cause`.
-pub fn chain(err: &(dyn Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use crate::diagnostics::one_line as chain;
 
 /// Prints `err` the way every harnessgym command does (message, causes, hint).
 pub fn print_error(err: &(dyn Error + 'static), hint: Option<&str>) {

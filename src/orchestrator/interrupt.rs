@@ -56,14 +56,7 @@ pub fn record_interruption(config: &RunConfig) {
 /// Mark the run `config` describes as stopped by `error` (its message and causes), like
 /// [`record_interruption`].
 pub fn record_failure(config: &RunConfig, error: &(dyn std::error::Error + 'static)) {
-    let mut line = error.to_string();
-    let mut cause = error.source();
-    while let Some(err) = cause {
-        line.push_str(": ");
-        line.push_str(&err.to_string());
-        cause = err.source();
-    }
-    record(config, End::Failed(&line));
+    record(config, End::Failed(&crate::diagnostics::one_line(error)));
 }
 
 fn record(config: &RunConfig, end: End<'_>) {

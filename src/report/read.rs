@@ -57,17 +57,7 @@ impl FileProblem {
     }
 }
 
-/// An error and its causes on one line, joined by `: `.
-pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = err.to_string();
-    let mut cause = err.source();
-    while let Some(err) = cause {
-        line.push_str(": ");
-        line.push_str(&err.to_string());
-        cause = err.source();
-    }
-    line
-}
+pub use crate::diagnostics::one_line as chain;
 
 /// The JSON file at `rel` under `root`, or `None` when it does not exist.
 ///

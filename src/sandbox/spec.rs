@@ -65,7 +65,7 @@ pub struct ContainerSpec {
     /// Labels (the owner labels are added by the engine).
     pub labels: HashMap<String, String>,
     /// The user every exec runs as unless it names another (the workload's user). The main
-    /// process, the keep-alive, runs as [`KEEP_ALIVE_USER`] instead.
+    /// process, the keep-alive, runs as `KEEP_ALIVE_USER` (root) instead.
     pub user: String,
     /// The most the container may write, and how that is enforced.
     pub disk: Option<super::disk::DiskLimit>,
@@ -95,7 +95,7 @@ impl ContainerSpec {
     ///
     /// The main process only keeps the container alive (`sleep infinity` under `init`); all work
     /// arrives through execs, so a timed-out phase can be killed without killing the session.
-    /// It runs as [`KEEP_ALIVE_USER`], never as the workload's user: a workload may signal every
+    /// It runs as `KEEP_ALIVE_USER` (root), never as the workload's user: a workload may signal every
     /// process of its own user (`kill -9 -1`), and a dead keep-alive stops the container.
     pub fn to_create_body(&self) -> ContainerCreateBody {
         ContainerCreateBody {
