@@ -53,6 +53,38 @@ macro_rules! errp {
     }};
 }
 
+/// Print JSON text (one document) on stdout, ignoring write errors. JSON escapes control
+/// characters itself, except DEL, C1 and the bidirectional overrides: those are written as `\uXXXX`
+/// escapes ([`json_safe`]), so the document stays the same value and never drives a terminal.
+pub fn print_json(text: &str) {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{}", json_safe(text));
+}
+
+/// Like [`print_json`], on stderr.
+pub fn eprint_json(text: &str) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "{}", json_safe(text));
+}
+
+/// JSON `text` with every character [`terminal_safe`] would escape written as a JSON `\uXXXX`
+/// escape instead (such characters only occur inside strings in serialized JSON, where the escape
+/// means the same character).
+pub fn json_safe(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for ch in text.chars() {
+        if needs_escape(ch) {
+            let _ = write!(out, "\\u{:04x}", ch as u32);
+        } else {
+            out.push(ch);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// The parameters of the colour sequences (`ESC [ … m`) the log's styling writes: reset, bold,
 /// dim, italic and the eight foreground colours. Enough to colour a line, not to hide one.
 const LOG_STYLES: &[&str] = &[
@@ -93,8 +125,13 @@ pub fn terminal_safe(text: &str, keep_styles: bool) -> Cow<'_, str> {
 }
 
 fn needs_escape(ch: char) -> bool {
-    (ch.is_control() && ch != '\n' && ch != '\t')
-        || matches!(ch, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    ch != '\n' && ch != '\t' && is_unsafe(ch)
+}
+
+/// Whether `ch` may change what a terminal shows beyond itself: a control character (C0 with
+/// newline and tab, DEL, C1) or a bidirectional override.
+pub fn is_unsafe(ch: char) -> bool {
+    ch.is_control() || matches!(ch, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The length of the allowed colour sequence at the start of `text`, if there is one.
@@ -186,6 +223,17 @@ mod tests {
             "\x1b[1;31mred\x1b[m"
         );
         assert_eq!(terminal_safe("cut\x1b[3", true), "cut\\x1b[3");
+    }
+
+    #[test]
+    fn json_stays_the_same_value_and_safe() {
+        let value = serde_json::json!({"status": "a\u{7f}b\u{9b}c\u{202e}d\u{1b}e", "n": 1});
+        let text = serde_json::to_string_pretty(&value).expect("json");
+        let safe = json_safe(&text);
+        assert!(!safe.chars().any(needs_escape), "{safe}");
+        let back: serde_json::Value = serde_json::from_str(&safe).expect("still JSON");
+        assert_eq!(back, value);
+        assert!(matches!(json_safe("{\"a\": 1}"), Cow::Borrowed(_)));
     }
 
     #[test]

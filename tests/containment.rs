@@ -1379,6 +1379,31 @@ echo '{"status": "tooling_built"}' > "$HARNESSGYM_RESULT"
 }
 
 #[tokio::test]
+async fn json_output_stays_valid_json_when_agent_strings_hold_terminal_controls() {
+    let t = TestRun::new("contain-json").await;
+    // DEL, a C1 control and a bidi override: JSON leaves them raw, a terminal does not.
+    let attempt = r#"printf '{"status": "blocked", "summary": "a\u007fb\u009bc\u202ed\u001be"}' > "$HARNESSGYM_RESULT"
+"#;
+    let host = Host::demo(&[(".fake_runner/attempt_1.sh", attempt)]);
+    let out = run_fake(&t, &host.ws, 1, &["--json"]).await;
+    host.check(&t);
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8");
+    let raw: Vec<char> = stdout
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n' && *c != '\t')
+        .collect();
+    assert!(raw.is_empty(), "stdout carries {raw:?}");
+    let summary: Value = serde_json::from_str(&stdout).expect("stdout is one JSON document");
+    assert_eq!(summary["run_id"], t.run.as_str());
+    let result = host.json(&t, "iterations/1/result.json");
+    assert_eq!(
+        result["summary"], "a\u{7f}b\u{9b}c\u{202e}d\u{1b}e",
+        "kept as data"
+    );
+    t.cleanup().await;
+}
+
+#[tokio::test]
 async fn files_the_agent_made_unreadable_land_readable_and_writable_by_the_user() {
     let t = TestRun::new("contain-modes").await;
     let attempt = r#"set -e

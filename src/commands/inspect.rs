@@ -23,9 +23,8 @@ fn print(text: &str) -> Result<(), ReportError> {
 
 fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     // Our view types hold strings, numbers and lists only: serializing cannot fail.
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
-    text.push('\n');
-    text
+    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
+    format!("{}\n", crate::output::json_safe(&text))
 }
 
 fn warn(ctx: &Context, warnings: &[String]) {

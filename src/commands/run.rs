@@ -53,7 +53,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8, CommandError> {
     if config.json {
         let text = crate::harness::json::to_pretty_json(&outcome.summary)
             .map_err(|e| RunError::write("the summary", e))?;
-        crate::outln!("{text}");
+        crate::output::print_json(&text);
         return Ok(exit::SUCCESS);
     }
     crate::outln!("Run id: {}", config.run_id);

@@ -110,7 +110,7 @@ pub async fn run(args: CallArgs) -> u8 {
         Ok(response) => response,
         Err(err) => {
             let report = json!({"ok": false, "error": chain(&err)});
-            crate::errln!("{}", to_pretty_json(&report).unwrap_or_default());
+            crate::output::eprint_json(&to_pretty_json(&report).unwrap_or_default());
             return exit::FAILURE;
         }
     };
@@ -119,7 +119,7 @@ pub async fn run(args: CallArgs) -> u8 {
     } else {
         payload(&response)
     };
-    crate::outln!("{}", to_pretty_json(&shown).unwrap_or_default());
+    crate::output::print_json(&to_pretty_json(&shown).unwrap_or_default());
     let is_error = response.pointer("/result/isError").is_some_and(is_truthy);
     if response.get("error").is_some() || (!args.raw && is_error) {
         exit::FAILURE

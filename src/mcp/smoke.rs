@@ -141,7 +141,7 @@ pub async fn run_cli(args: SmokeArgs) -> u8 {
         tool_timeout: args.tool_timeout,
     };
     let result = smoke(&request).await;
-    crate::outln!("{}", serde_json::to_string(&result).unwrap_or_default());
+    crate::output::print_json(&serde_json::to_string(&result).unwrap_or_default());
     if result.is_passed() {
         exit::SUCCESS
     } else {

@@ -4,7 +4,7 @@
 /// `-`: what a missing value prints as.
 pub const NONE: &str = "-";
 
-/// `text` with control characters replaced by `?` and cut to `max` characters (an ellipsis
+/// `text` with control characters and bidirectional overrides replaced by `?` and cut to `max` characters (an ellipsis
 /// marks the cut).
 pub fn clean(text: &str, max: usize) -> String {
     let mut out = String::new();
@@ -13,7 +13,11 @@ pub fn clean(text: &str, max: usize) -> String {
             out.push('…');
             break;
         }
-        out.push(if ch.is_control() { '?' } else { ch });
+        out.push(if crate::output::is_unsafe(ch) {
+            '?'
+        } else {
+            ch
+        });
     }
     out
 }
