@@ -1315,25 +1315,6 @@ async fn a_flood_of_refused_links_is_counted_and_the_report_stays_bounded() {
 // ---------------------------------------------------------------------------------------------
 // 9. What the agent made never drives the user's terminal, nor locks the user out of a file
 
-/// `harnessgym run` with the fake runner, not quiet (`-v`: every warning and step shows), for
-/// the run id `run`; asserts it exits 0.
-fn run_verbose(run: &str, ws: &Path) -> std::process::Output {
-    let out = Command::new(common::BIN)
-        .current_dir(ws)
-        .args(["-v", "run", "--task", "task.md", "--iterations", "1"])
-        .args(["--runner", "fake", "--run-id", run])
-        .args(["--attempt-timeout", "20s", "--build-timeout", "20s"])
-        .output()
-        .expect("the binary runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 #[tokio::test]
 async fn escape_sequences_in_agent_made_names_and_statuses_print_as_visible_text() {
     let t = TestRun::new("contain-term").await;
@@ -1353,13 +1334,8 @@ echo '{"status": "tooling_built"}' > "$HARNESSGYM_RESULT"
         (".fake_runner/attempt_1.sh", attempt),
         (".fake_runner/build_1.sh", build),
     ]);
-    let out = tokio::task::spawn_blocking({
-        let run = t.run.clone();
-        let ws = host.ws.clone();
-        move || run_verbose(&run, &ws)
-    })
-    .await
-    .expect("join");
+    // Not quiet: every warning and step shows.
+    let out = common::run_fake_as(&t, &host.ws, 1, &[], &["-v"]).await;
     host.check(&t);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -82,13 +82,19 @@ impl Bench {
 
     /// Remove every container and image labelled with the bench's run (between repetitions).
     pub async fn reap(&self) {
-        let report = self
-            .engine
-            .reap(&Selector::Run(self.run.clone()), true)
-            .await;
-        for err in report.errors {
-            eprintln!("bench: cleanup: {err}");
+        for run in [self.run.clone(), self.second_run()] {
+            let report = self.engine.reap(&Selector::Run(run), true).await;
+            for err in report.errors {
+                eprintln!("bench: cleanup: {err}");
+            }
         }
+    }
+
+    /// The run id of row 4's second runs: a run of its own, as a user's second run is (a run
+    /// removes the snapshots of its own id it does not keep, so one id for both runs would
+    /// remove the first run's baseline under the second).
+    pub fn second_run(&self) -> String {
+        format!("{}-second", self.run)
     }
 
     fn store(&mut self, strategy: Strategy) -> BenchResult<(SnapshotStore, PathBuf)> {
@@ -600,11 +606,11 @@ fn loop_args(ws: &Path, score: &str) -> Vec<String> {
     .collect()
 }
 
-/// The diff ids of the image a run's record `name` names.
-async fn record_layers(b: &Bench, ws: &Path, name: &str) -> BenchResult<Vec<String>> {
+/// The diff ids of the image run `run`'s record `name` names.
+async fn record_layers(b: &Bench, ws: &Path, run: &str, name: &str) -> BenchResult<Vec<String>> {
     let path = ws
         .join(".harnessgym/runs")
-        .join(&b.run)
+        .join(run)
         .join(format!("snapshots/{name}.json"));
     let text = std::fs::read_to_string(&path).ctx(&format!("read {}", path.display()))?;
     let record: SnapshotRecord = serde_json::from_str(&text).ctx("parse a record")?;
@@ -624,7 +630,7 @@ async fn measured_run(
     args: &[String],
     ws: &Path,
     set: &mut RunSet,
-    ours: bool,
+    ours: Option<&str>,
 ) -> BenchResult<()> {
     b.sample_busy();
     let docker_before = docker::layers_size(&b.host)?;
@@ -632,12 +638,19 @@ async fn measured_run(
     let finished = cli::run(program, args, ws, &[]).await?;
     let host_after = fsutil::disk_usage(ws)?;
     let docker_after = docker::layers_size(&b.host)?;
-    check_scores(ws, if ours { "harnessgym" } else { "the reference" })?;
+    check_scores(
+        ws,
+        if ours.is_some() {
+            "harnessgym"
+        } else {
+            "the reference"
+        },
+    )?;
     set.wall.push_time(finished.wall);
     set.docker.push(docker_after - docker_before);
     set.host.push(host_after as f64 - host_before as f64);
-    if ours {
-        set.steps.add(&cli::our_summary(ws, &b.run)?);
+    if let Some(run) = ours {
+        set.steps.add(&cli::our_summary(ws, run)?);
     }
     Ok(())
 }
@@ -654,19 +667,20 @@ pub async fn optimization_loop(b: &mut Bench, template: &Path) -> BenchResult<Lo
         let second = b.scratch.join("loop-second");
         fsutil::copy_tree(template, &first, true)?;
         fsutil::copy_tree(template, &second, true)?;
+        let (run, second_run) = (b.run.clone(), b.second_run());
         let mut args = loop_args(&first, SCORE);
-        args.extend(["--run-id".to_string(), b.run.clone()]);
+        args.extend(["--run-id".to_string(), run.clone()]);
         let bin = b.bin.clone();
         let mut set = std::mem::take(&mut out.first);
-        measured_run(b, &bin, &args, &first, &mut set, true).await?;
+        measured_run(b, &bin, &args, &first, &mut set, Some(&run)).await?;
         out.first = set;
         let mut args = loop_args(&second, SCORE);
-        args.extend(["--run-id".to_string(), b.run.clone()]);
+        args.extend(["--run-id".to_string(), second_run.clone()]);
         let mut set = std::mem::take(&mut out.second);
-        measured_run(b, &bin, &args, &second, &mut set, true).await?;
+        measured_run(b, &bin, &args, &second, &mut set, Some(&second_run)).await?;
         out.second = set;
-        let a = record_layers(b, &first, "baseline").await?;
-        let c = record_layers(b, &second, "baseline").await?;
+        let a = record_layers(b, &first, &run, "baseline").await?;
+        let c = record_layers(b, &second, &second_run, "baseline").await?;
         if a.last().is_some() && a.last() == c.last() {
             out.second_reused += 1;
         }
@@ -684,7 +698,7 @@ pub async fn optimization_loop(b: &mut Bench, template: &Path) -> BenchResult<Lo
             &loop_args(&ws, &reference_score),
             &ws,
             &mut set,
-            false,
+            None,
         )
         .await?;
         out.reference = set;

@@ -131,10 +131,22 @@ pub async fn run_fake(
     iterations: u32,
     extra: &[&str],
 ) -> std::process::Output {
-    let mut args: Vec<String> = vec!["run".into(), "--task".into(), "task.md".into()];
+    run_fake_as(t, ws, iterations, extra, &["-q"]).await
+}
+
+/// [`run_fake`] with the global flags `global` (`-q`, `-v`) instead of `-q`.
+pub async fn run_fake_as(
+    t: &TestRun,
+    ws: &Path,
+    iterations: u32,
+    extra: &[&str],
+    global: &[&str],
+) -> std::process::Output {
+    let mut args: Vec<String> = global.iter().map(|s| s.to_string()).collect();
+    args.extend(["run".into(), "--task".into(), "task.md".into()]);
     args.extend(["--iterations".to_string(), iterations.to_string()]);
     args.extend(
-        ["--runner", "fake", "--run-id", &t.run, "-q"]
+        ["--runner", "fake", "--run-id", &t.run]
             .iter()
             .map(|s| s.to_string()),
     );
