@@ -295,12 +295,17 @@ async fn an_unchanged_workspace_reuses_its_baseline_layer() {
         layers(second.image_id().to_string()).await,
         "the same content gives the same layers (diff ids)"
     );
-    // A run rewrites `.harnessgym/` before packing: the task files keep their own layer.
+    // A run rewrites `.harnessgym/` before packing (and on a fresh copy of a template creates
+    // it, which moves the root's mtime): the task files keep their own layer.
     write(
         host.path(),
         ".harnessgym/registry.json",
         "{\"updated\": 2, \"more\": 1}\n",
     );
+    let moved = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    std::fs::File::open(host.path())
+        .and_then(|root| root.set_modified(moved))
+        .expect("move the root's mtime");
     let third_records = tempfile::tempdir().expect("tempdir");
     let third = SnapshotStore::new(
         t.engine.clone(),

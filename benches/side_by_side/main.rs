@@ -52,7 +52,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_harnessgym");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const ALL_ROWS: [&str; 5] = ["demo", "snapshot", "baseline", "loop", "compare"];
 
-/// Counts the library's "workspace layer reused" events (a baseline that sent only a config).
+/// Counts the library's "task files layer reused" events (a baseline that sent only a config and
+/// the small harness layer).
 struct ReuseCounter(Arc<AtomicUsize>);
 
 impl<S: tracing::Subscriber> Layer<S> for ReuseCounter {
@@ -61,7 +62,7 @@ impl<S: tracing::Subscriber> Layer<S> for ReuseCounter {
         impl tracing::field::Visit for Visit {
             fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
                 if field.name() == "message"
-                    && format!("{value:?}").contains("workspace layer reused")
+                    && format!("{value:?}").contains(harnessgym::snapshot::TASK_LAYER_REUSED)
                 {
                     self.0 = true;
                 }

@@ -9,7 +9,8 @@
 //!   directory before its contents), so the same tree always gives the same sequence.
 //! - **Ownership.** Every entry is owned by [`EntryOwner`] (uid/gid 1000, `agent`, by default):
 //!   Docker's archive upload keeps tar ownership, and the workspace must belong to the in-container
-//!   user. Permission bits (executable bits included) and mtimes (seconds) are kept.
+//!   user. Permission bits (executable bits included) and mtimes (seconds) are kept, except the
+//!   root's (0): it moves with entries that are never packed (`.harnessgym/`, run state).
 //! - **Links.** Symlinks are stored as links, never followed, whatever they point at. Hard links on
 //!   the host are stored as independent regular files. Sockets, FIFOs and devices are skipped and
 //!   counted.
@@ -507,6 +508,12 @@ impl<W: Write> Packer<'_, W> {
 
     fn append_dir(&mut self, rel: &Path, meta: &Metadata) -> Result<(), PackError> {
         let mut header = self.header(EntryType::Directory, meta);
+        if rel.as_os_str().is_empty() {
+            // The root's mtime moves whenever `.harnessgym/` or run state, which are never in
+            // this layer, is created or removed: a fresh copy of a template and a second run
+            // must pack to the same bytes, so the root carries no mtime.
+            header.set_mtime(0);
+        }
         let name = self.name(rel);
         self.builder
             .append_data(&mut header, &name, io::empty())

@@ -20,6 +20,6 @@ pub use capture::{Capture, CaptureBase, LeftOut};
 pub use changes::{Change, ChangeRecord, ChangeSet, EntryKind, LayerChange, WritePlan};
 pub use helper::{HELPER_PATH, HELPER_REPO, HELPER_ROLE, helper_binary, is_static};
 pub use record::{SnapshotRecord, chain_bytes, changes_since_baseline, load_all, records_dir};
-pub use store::{NAME_LABEL, REPO, Retained, Snapshot, SnapshotStore, tag_for};
+pub use store::{NAME_LABEL, REPO, Retained, Snapshot, SnapshotStore, TASK_LAYER_REUSED, tag_for};
 pub use strategy::Strategy;
 pub use writeback::{Policy, WriteBackReport};

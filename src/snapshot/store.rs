@@ -29,6 +29,9 @@ use crate::sandbox::{
 
 /// The repository every snapshot image is tagged in.
 pub const REPO: &str = "harnessgym/snapshot";
+/// What the log says when a baseline's task-files layer was already in the engine (only a config
+/// and the harness layer were sent); the bench counts these.
+pub const TASK_LAYER_REUSED: &str = "task files layer reused";
 /// Label naming the snapshot within its run (`baseline`, `iteration-2`, `best`).
 pub const NAME_LABEL: &str = "dev.harnessgym.snapshot";
 /// The name of the layer root inside an image layer (`/workspace`).
@@ -302,7 +305,7 @@ impl SnapshotStore {
         match self.engine.load_image(&reuse).await {
             Ok(id) if last > 0 => {
                 tracing::info!(
-                    "baseline: task files layer reused ({})",
+                    "baseline: {TASK_LAYER_REUSED} ({})",
                     short_id(&layers[0].diff_id)
                 );
                 Ok(id)

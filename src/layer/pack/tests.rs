@@ -173,6 +173,26 @@ fn same_tree_packs_to_the_same_bytes() -> TestResult {
 }
 
 #[test]
+fn what_is_left_out_never_changes_the_bytes() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    write(tmp.path(), "task.md", b"task")?;
+    let tasks = PackFilter {
+        skip: vec![PathBuf::from(".harnessgym")],
+        ..PackFilter::default()
+    };
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    pack_workspace(tmp.path(), &tasks, &mut before)?;
+    // A run creates `.harnessgym/` at its start: the root's mtime moves (here far, so that it
+    // is not the same second).
+    fs::create_dir(tmp.path().join(".harnessgym"))?;
+    let moved = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    fs::File::open(tmp.path())?.set_modified(moved)?;
+    pack_workspace(tmp.path(), &tasks, &mut after)?;
+    assert_eq!(before, after);
+    Ok(())
+}
+
+#[test]
 fn owner_is_configurable_and_validated() -> TestResult {
     let tmp = tempfile::tempdir()?;
     write(tmp.path(), "f", b"x")?;
