@@ -326,6 +326,54 @@ fn a_run_id_that_already_exists_is_refused_before_anything_runs() {
 }
 
 #[tokio::test]
+async fn a_run_id_another_workspace_still_has_snapshots_of_is_refused() {
+    let t = TestRun::new("cli-taken").await;
+    let first = tempfile::tempdir().expect("tempdir");
+    common::write(first.path(), "task.md", "Say hello.\n");
+    common::run_fake(&t, first.path(), 1, &[]).await;
+    let kept = t
+        .engine
+        .list_images_labelled(labels::RUN, Some(&t.run))
+        .await
+        .expect("list");
+    assert!(!kept.is_empty(), "the first run keeps its snapshots");
+
+    let second = tempfile::tempdir().expect("tempdir");
+    common::write(second.path(), "task.md", "Say hello.\n");
+    let (run, ws) = (t.run.clone(), second.path().display().to_string());
+    let out = tokio::task::spawn_blocking(move || {
+        harnessgym(&[
+            "run",
+            "--task",
+            "task.md",
+            "--workspace",
+            &ws,
+            "--runner",
+            "fake",
+            "--run-id",
+            &run,
+        ])
+    })
+    .await
+    .expect("join");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("already has"), "{stderr}");
+    assert!(stderr.contains("hint: pick another --run-id"), "{stderr}");
+    assert!(
+        !second.path().join(".harnessgym").exists(),
+        "nothing written"
+    );
+    let after = t
+        .engine
+        .list_images_labelled(labels::RUN, Some(&t.run))
+        .await
+        .expect("list");
+    assert_eq!(after.len(), kept.len(), "the first run's snapshots stay");
+    t.cleanup().await;
+}
+
+#[tokio::test]
 async fn run_json_prints_the_summary_and_nothing_else_on_stdout() {
     let t = TestRun::new("cli-json").await;
     let ws = tempfile::tempdir().expect("tempdir");

@@ -98,6 +98,15 @@ pub enum ConfigError {
         /// Its run directory.
         path: PathBuf,
     },
+    /// The run id already has snapshot images in the engine (a run of another workspace): this
+    /// run's clean-up at its end would remove them.
+    #[error("run id `{id}` already has {count} snapshot image(s) in the Docker engine")]
+    RunInEngine {
+        /// The id.
+        id: String,
+        /// How many images carry it.
+        count: usize,
+    },
     /// A run id that cannot name a directory and an image tag.
     #[error("--run-id `{id}` may only use letters, digits, `_`, `.` and `-` (at most 64)")]
     RunId {
@@ -148,6 +157,9 @@ impl Diagnose for ConfigError {
             ConfigError::RunExists { .. } => {
                 Some("pick another --run-id, or leave it out to get a fresh one".into())
             }
+            ConfigError::RunInEngine { id, .. } => Some(format!(
+                "pick another --run-id (or leave it out to get a fresh one); `harnessgym gc --run {id}` removes the old run's snapshots"
+            )),
             ConfigError::TaskIsDirectory { path } => Some(format!(
                 "pass the task file itself, e.g. `--task {}`, or the task as text with --task-text",
                 path.join("task.md").display()

@@ -111,6 +111,17 @@ pub async fn run(
     quiet: bool,
     verbose: bool,
 ) -> Result<RunOutcome, RunError> {
+    // A run removes the snapshots of its id it does not keep: an id some other run (of another
+    // workspace) still has images under would lose them.
+    let taken = engine
+        .list_images_labelled(crate::sandbox::labels::RUN, Some(&config.run_id))
+        .await?;
+    if !taken.is_empty() {
+        return Err(RunError::Config(super::config::ConfigError::RunInEngine {
+            id: config.run_id.clone(),
+            count: taken.len(),
+        }));
+    }
     run_from(config, engine, Driving { quiet, verbose }, None).await
 }
 
