@@ -29,4 +29,5 @@ pub use interrupt::{record_failure, record_interruption};
 pub use iteration::is_verified;
 pub use layout::RunLayout;
 pub use lock::{LOCK_PATH, LockError, WorkspaceLock};
+pub use post::score_in;
 pub use run::{Driving, GivenBaseline, Loop, RunOutcome, run, run_from};

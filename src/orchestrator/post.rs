@@ -16,7 +16,7 @@ use crate::harness::optimization::PostResult;
 use crate::harness::optimization::{Standing, post_attempt_update};
 use crate::harness::reports::to_value;
 use crate::harness::result::{extract_score, is_better_score, is_checkpointable};
-use crate::sandbox::{Container, ExecSpec, OutputSink, Role, WORKSPACE};
+use crate::sandbox::{Container, ExecSpec, OutputSink, Role, SandboxError, WORKSPACE};
 use crate::session::Session;
 use crate::snapshot::{CaptureBase, Snapshot};
 
@@ -157,44 +157,18 @@ impl Loop<'_> {
             return Ok(None);
         };
         std::fs::create_dir_all(dir).map_err(|e| RunError::write("the post-attempt logs", e))?;
-        let stdout = dir.join(format!("{stem}.stdout.txt"));
-        let stderr = dir.join(format!("{stem}.stderr.txt"));
         let line = self
             .display
             .start(format!("  {stem}"), Some(self.config.post_attempt_timeout));
         let container = self.scoring_container(snapshot, i, touched).await?;
-        let mut exec = ExecSpec::shell(&command, self.config.post_attempt_timeout);
-        exec.workdir = Some(WORKSPACE.to_string());
-        exec.stdout = OutputSink::file(&stdout, OUTPUT_CAP);
-        exec.stderr = OutputSink::file(&stderr, OUTPUT_CAP);
-        let started = Instant::now();
-        let outcome = container.exec(&exec).await;
-        container.remove().await?;
-        let mut outcome = outcome?;
-        if let Some(bytes) = outcome.disk_exceeded {
-            append(
-                &stderr,
-                &format!("Stopped: the container wrote {bytes} bytes, over the disk limit.\n"),
-            )?;
-            // A stopped command never passes, whatever it managed to print.
-            outcome.exit_code = outcome.exit_code.filter(|c| *c != 0).or(Some(1));
-        }
-        if outcome.timed_out {
-            let note = format!(
-                "Timed out after {}.\n",
-                format_duration(self.config.post_attempt_timeout)
-            );
-            append(&stderr, &note)?;
-        }
-        let text = std::fs::read_to_string(&stdout).unwrap_or_default();
-        let post = PostResult::new(
+        let post = score_in(
+            container,
             &command,
-            (outcome.exit_code, outcome.timed_out),
-            started.elapsed().as_secs_f64(),
-            (stdout.display().to_string(), stderr.display().to_string()),
-            &text,
+            self.config.post_attempt_timeout,
             &self.config.post_attempt_score_key,
-        );
+            (dir, stem),
+        )
+        .await?;
         let word = match (post.passed(), post.score) {
             (true, Some(score)) => format!("passed, score {score}"),
             (true, None) => "passed".to_string(),
@@ -244,13 +218,62 @@ pub(super) fn is_disqualified(result: &crate::harness::result::ResultMap) -> boo
         .is_some_and(|paths| !paths.is_empty())
 }
 
-fn append(path: &Path, text: &str) -> Result<(), RunError> {
+/// Run `command` in `container` (then removed) within `timeout`, its output in
+/// `<dir>/<stem>.{stdout,stderr}.txt`, a stop by the disk limit or the timeout noted in the
+/// stderr file: the post-attempt record, scored by `score_key`. The loop's post-attempt scoring
+/// and a compare trial's post command share it.
+pub async fn score_in(
+    container: Container,
+    command: &str,
+    timeout: std::time::Duration,
+    score_key: &str,
+    (dir, stem): (&Path, &str),
+) -> Result<PostResult, SandboxError> {
+    let stdout = dir.join(format!("{stem}.stdout.txt"));
+    let stderr = dir.join(format!("{stem}.stderr.txt"));
+    let mut exec = ExecSpec::shell(command, timeout);
+    exec.workdir = Some(WORKSPACE.to_string());
+    exec.stdout = OutputSink::file(&stdout, OUTPUT_CAP);
+    exec.stderr = OutputSink::file(&stderr, OUTPUT_CAP);
+    let started = Instant::now();
+    let outcome = container.exec(&exec).await;
+    container.remove().await?;
+    let mut outcome = outcome?;
+    if let Some(bytes) = outcome.disk_exceeded {
+        append(
+            &stderr,
+            &format!("Stopped: the container wrote {bytes} bytes, over the disk limit.\n"),
+        )?;
+        // A stopped command never passes, whatever it managed to print.
+        outcome.exit_code = outcome.exit_code.filter(|c| *c != 0).or(Some(1));
+    }
+    if outcome.timed_out {
+        append(
+            &stderr,
+            &format!("Timed out after {}.\n", format_duration(timeout)),
+        )?;
+    }
+    let text = std::fs::read_to_string(&stdout).unwrap_or_default();
+    Ok(PostResult::new(
+        command,
+        (outcome.exit_code, outcome.timed_out),
+        started.elapsed().as_secs_f64(),
+        (stdout.display().to_string(), stderr.display().to_string()),
+        &text,
+        score_key,
+    ))
+}
+
+fn append(path: &Path, text: &str) -> Result<(), SandboxError> {
     use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .open(path)
-        .map_err(|e| RunError::write("the post-attempt logs", e))?;
-    file.write_all(text.as_bytes())
-        .map_err(|e| RunError::write("the post-attempt logs", e))
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|source| SandboxError::HostIo {
+            action: "append to",
+            path: path.to_path_buf(),
+            source,
+        })
 }
